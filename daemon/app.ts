@@ -1,0 +1,243 @@
+import type { Config } from "./config/schema.js";
+import type { Camera } from "./capture/camera.js";
+import { SyntheticCamera } from "./capture/synthetic-camera.js";
+import type { Trigger } from "./trigger/trigger.js";
+import { SimulatedTrigger } from "./trigger/simulated-trigger.js";
+import type { Engine, EngineInfo } from "./inference/engine.js";
+import { WorkerEngine, type WorkerEngineOptions } from "./inference/worker-engine.js";
+import type { SimulatedBackendOptions } from "./inference/simulated-backend.js";
+import type { Gpio } from "./actuation/gpio.js";
+import { SimulatedGpio } from "./actuation/simulated-gpio.js";
+import { RejectActuator } from "./actuation/reject-actuator.js";
+import { PartTracker } from "./actuation/tracker.js";
+import type { Store } from "./records/store.js";
+import { MemoryStore } from "./records/memory-store.js";
+import type { Publisher } from "./publish/publisher.js";
+import { MemoryPublisher } from "./publish/memory-publisher.js";
+import { OutboxDrainer } from "./publish/outbox-drainer.js";
+import { defectMessage } from "./publish/messages.js";
+import { Pipeline } from "./pipeline/pipeline.js";
+import { RunStats, type Summary } from "./pipeline/run-stats.js";
+import type { SettledPart } from "./pipeline/part.js";
+import { SdNotify } from "./lifecycle/sd-notify.js";
+import { Watchdog } from "./lifecycle/watchdog.js";
+import type { Logger } from "./util/log.js";
+import { EdgeError } from "./util/errors.js";
+
+/** Hardware edges a caller (a test, a bench) may supply instead of the configured ones. */
+export interface AppParts {
+  camera?: Camera;
+  trigger?: Trigger;
+  engine?: WorkerEngineOptions;
+  gpio?: Gpio;
+  store?: Store;
+  publisher?: Publisher;
+}
+
+export type AppState = "created" | "starting" | "running" | "stopping" | "stopped";
+
+/**
+ * The composition root: the only place that picks implementations. Starts
+ * the parts in data-flow order behind the outputs (outputs safe first, then
+ * store, broker, model, tracker, camera, trigger) and stops them in reverse.
+ */
+export class App {
+  state: AppState = "created";
+  readonly gpio: Gpio;
+  readonly store: Store;
+  readonly publisher: Publisher;
+  readonly tracker: PartTracker;
+  readonly stats = new RunStats();
+  readonly pipeline: Pipeline;
+  readonly runId = Date.now().toString(36);
+  private readonly camera: Camera;
+  private readonly trigger: Trigger | undefined;
+  private engine: Engine;
+  private engineInfo: EngineInfo | undefined;
+  private readonly actuator: RejectActuator;
+  private readonly drainer: OutboxDrainer;
+  private readonly notify: SdNotify;
+  private watchdog: Watchdog | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private settledListeners: Array<(p: SettledPart) => void> = [];
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+    parts: AppParts = {},
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.notify = new SdNotify(env);
+    this.gpio = parts.gpio ?? new SimulatedGpio();
+    this.store = parts.store ?? new MemoryStore(config.records.batch_ms);
+    this.publisher = parts.publisher ?? new MemoryPublisher();
+    this.camera = parts.camera ?? buildCamera(config);
+    this.trigger = parts.trigger ?? buildTrigger(config);
+    this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
+    const a = config.actuation;
+    this.actuator = new RejectActuator(this.gpio.output({ name: a.reject.name, activeLow: a.reject.active_low }), a.pulse_ms, a.min_gap_ms);
+    this.tracker = new PartTracker(
+      { travelMs: config.line.travel_ms, decisionMarginMs: config.line.decision_margin_ms, failsafeAction: config.line.failsafe.action },
+      this.actuator,
+      () => this.engineInfo?.version ?? "none",
+      (p) => this.onSettled(p),
+      log.child({ part: "tracker" }),
+    );
+    this.pipeline = new Pipeline(
+      {
+        mode: config.line.mode,
+        frameToleranceMs: config.line.frame_tolerance_ms,
+        maxInFlight: config.line.max_in_flight,
+        engineQueue: config.engine_runtime.queue,
+      },
+      this.camera,
+      this.trigger,
+      () => this.engine,
+      this.tracker,
+      { okLabel: config.decide.ok_label, threshold: config.decide.threshold, thresholds: config.decide.thresholds },
+      log.child({ part: "pipeline" }),
+    );
+    this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
+  }
+
+  addSettledListener(listener: (p: SettledPart) => void): void {
+    this.settledListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    this.state = "starting";
+    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    // Outputs are already at their safe level: Gpio.output() starts them there.
+    await step("store", () => this.store.open());
+    await step("publisher", () => this.publisher.connect());
+    this.drainer.start();
+    this.engineInfo = await step("engine", () => this.engine.load());
+    this.log.info({ engine: this.engineInfo }, `model ${this.engineInfo.name} ${this.engineInfo.version} loaded on ${this.engineInfo.backend}`);
+    await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
+    this.state = "running";
+    const ready = `running: ${this.config.line.mode}, model ${this.engineInfo.version}`;
+    this.notify.ready(ready);
+    const wdMs = Watchdog.intervalFromEnv(process.env);
+    if (wdMs && this.notify.enabled) {
+      this.watchdog = new Watchdog(this.notify, wdMs, () => ({
+        settled: this.tracker.counters.accepted + this.tracker.counters.rejected,
+        inFlight: this.tracker.inFlight(),
+      }));
+      this.watchdog.start();
+    }
+    this.progressTimer = setInterval(() => this.reportProgress(), this.config.lifecycle.progress_report_ms);
+    this.progressTimer.unref();
+    this.log.info({ mode: this.config.line.mode, camera: this.camera.kind, gpio: this.gpio.kind, store: this.store.kind, publisher: this.publisher.kind }, "READY");
+  }
+
+  /** Graceful stop: no new parts, parts in flight finish, everything flushed, outputs safe. */
+  async stop(reason: string): Promise<Summary> {
+    if (this.state === "stopping" || this.state === "stopped") return this.summary();
+    this.state = "stopping";
+    this.notify.stopping();
+    this.log.info({ reason, inFlight: this.tracker.inFlight() }, "stopping: finishing parts in flight");
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.watchdog?.stop();
+    await this.pipeline.stopIntake();
+    const timeout = this.config.lifecycle.stop_timeout_ms;
+    const idle = await Promise.race([this.tracker.idle().then(() => true), delay(timeout).then(() => false)]);
+    if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${timeout} ms`);
+    await this.engine.close();
+    await this.store.flush();
+    if (!(await this.drainer.drained(Math.min(2000, timeout)))) {
+      this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
+    }
+    this.drainer.stop();
+    await this.publisher.close();
+    await this.store.close();
+    this.gpio.safe();
+    await this.gpio.close();
+    this.notify.close();
+    this.state = "stopped";
+    const s = this.summary();
+    this.stats.close();
+    return s;
+  }
+
+  /** Last-resort path for signals and crashes: outputs to their safe level, synchronously. */
+  emergencySafe(): void {
+    try {
+      this.actuator.stop();
+    } finally {
+      this.gpio.safe();
+    }
+  }
+
+  summary(): Summary {
+    return this.stats.summary(this.tracker.counters, this.tracker.inFlight(), this.tracker.checkInvariant());
+  }
+
+  private onSettled(p: SettledPart): void {
+    this.stats.add(p);
+    const outbox = p.outcome === "rejected" ? [defectMessage(this.config.station, this.runId, p)] : [];
+    this.store.record(p, outbox);
+    for (const l of this.settledListeners) l(p);
+  }
+
+  private reportProgress(): void {
+    const c = this.tracker.counters;
+    this.log.info(
+      {
+        triggered: c.triggered,
+        accepted: c.accepted,
+        rejected: c.rejected,
+        failsafe: c.failsafe(),
+        inFlight: this.tracker.inFlight(),
+        dropped: c.framesDropped,
+        camera: this.camera.stats(),
+        outbox: this.store.stats().outbox,
+      },
+      `parts ${c.triggered}: ${c.accepted} accepted, ${c.rejected} rejected (${c.failsafe()} fail-safe), ${this.tracker.inFlight()} in flight`,
+    );
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function buildCamera(config: Config): Camera {
+  const c = config.camera;
+  switch (c.type) {
+    case "synthetic":
+      return new SyntheticCamera({ width: c.width, height: c.height, fps: c.fps, seed: c.seed, defectRate: c.defect_rate });
+  }
+}
+
+function buildTrigger(config: Config): Trigger | undefined {
+  const t = config.trigger;
+  if (!t) return undefined;
+  switch (t.type) {
+    case "simulated":
+      return new SimulatedTrigger(t.rate_hz, t.jitter_ms);
+  }
+}
+
+function engineOptions(config: Config): WorkerEngineOptions {
+  const e = config.engine;
+  const rt = config.engine_runtime;
+  const base = { queue: rt.queue, hangTimeoutMs: rt.hang_timeout_ms, loadTimeoutMs: rt.load_timeout_ms };
+  switch (e.type) {
+    case "simulated": {
+      const options: SimulatedBackendOptions = {
+        labels: e.labels,
+        okLabel: config.decide.ok_label,
+        latencyMs: e.latency_ms,
+        errorRate: e.error_rate,
+        seed: e.seed,
+      };
+      return { ...base, module: new URL("./inference/simulated-backend.js", import.meta.url).href, options };
+    }
+  }
+}

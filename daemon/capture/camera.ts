@@ -1,0 +1,38 @@
+/** What a synthetic or replayed source knows about the part in a frame. */
+export interface GroundTruth {
+  partType: string;
+  /** Defect class, or null for a good part. */
+  defect: string | null;
+  /** Defect bounding box in frame pixels [x, y, w, h]. */
+  box?: [number, number, number, number];
+}
+
+/** One captured image: packed BGR, 8 bits per channel, rows of width*3 bytes. */
+export interface Frame {
+  seq: number;
+  /** Capture time on the process clock (util/clock nowMs). */
+  tCaptureMs: number;
+  width: number;
+  height: number;
+  data: Buffer;
+  truth?: GroundTruth;
+}
+
+export interface CameraStats {
+  frames: number;
+  drops: number;
+  reconnects: number;
+  stalls: number;
+  connected: boolean;
+}
+
+/**
+ * A frame source. Frames are pushed to the sink as they are captured; a source
+ * never blocks the event loop while it waits for the next one.
+ */
+export interface Camera {
+  readonly kind: string;
+  start(sink: (frame: Frame) => void): Promise<void>;
+  stop(): Promise<void>;
+  stats(): CameraStats;
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { ZodIssue } from "zod";
+import { EdgeError } from "../util/errors.js";
+import { applyEnvOverlay } from "./env-overlay.js";
+import { configSchema, type Config } from "./schema.js";
+import { resolveSecrets } from "./secrets.js";
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line?: number;
+}
+
+/** Thrown with every problem found, never just the first. */
+export class ConfigError extends EdgeError {
+  readonly problems: ConfigProblem[];
+  readonly file: string;
+  constructor(file: string, problems: ConfigProblem[]) {
+    super("E_CONFIG", `${file}: ${problems.length} problem(s)\n${problems.map(formatProblem).join("\n")}`);
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.path || "(top level)"}: ${p.message}${p.line ? ` (line ${p.line})` : ""}`;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(file: string, opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : String(code ?? err);
+    throw new ConfigError(file, [{ path: "", message: `cannot read config: ${why}` }]);
+  }
+  return parseConfigText(file, text, env);
+}
+
+export function parseConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}`, line: e.linePos?.[0]?.line })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? null;
+  if (raw === null) throw new ConfigError(file, [{ path: "", message: "config is empty: at least 'camera' and 'engine' are required" }]);
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(file, [{ path: "", message: "config must be a mapping of keys to values", line: 1 }]);
+  }
+  const overlaid = applyEnvOverlay(raw as Record<string, unknown>, env);
+  const result = configSchema.safeParse(overlaid.value);
+  if (!result.success) {
+    throw new ConfigError(file, result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv)));
+  }
+  const secretProblems = resolveSecrets(result.data, env);
+  if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
+  return result.data;
+}
+
+function issueToProblems(issue: ZodIssue, doc: Document, lc: LineCounter, fromEnv: Map<string, string>): ConfigProblem[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => {
+      const path = [...issue.path, k];
+      return { path: joinPath(path), message: unknownKeyMessage(k), line: lineOf(doc, lc, path, true) };
+    });
+  }
+  const path = joinPath(issue.path);
+  const envVar = fromEnv.get(path);
+  const message = issue.code === "invalid_type" && issue.received === "undefined" ? "required" : issue.message;
+  return [{ path, message: envVar ? `${message} (from ${envVar})` : message, line: lineOf(doc, lc, issue.path, false) }];
+}
+
+function unknownKeyMessage(key: string): string {
+  return `unknown key '${key}'`;
+}
+
+function joinPath(path: (string | number)[]): string {
+  return path.map((p) => String(p)).join(".");
+}
+
+/**
+ * The line of the node at `path`; for a key that is missing, the line of the
+ * nearest parent that exists. For unknown keys, the line of the key itself.
+ */
+function lineOf(doc: Document, lc: LineCounter, path: (string | number)[], atKey: boolean): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const sub = path.slice(0, n);
+    if (atKey && n === path.length && n > 0) {
+      const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(sub[sub.length - 1]));
+        const key = pair?.key as Node | undefined;
+        if (key?.range) return lc.linePos(key.range[0]).line;
+      }
+      continue;
+    }
+    const node = (n === 0 ? doc.contents : doc.getIn(sub, true)) as Node | null | undefined;
+    if (node && typeof node === "object" && "range" in node && node.range) return lc.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+export type { Config };

@@ -1,0 +1,182 @@
+import { z } from "zod";
+
+/**
+ * The one configuration schema. Types are inferred from it; defaults live here
+ * and nowhere else; unknown keys are errors (a typo must not silently fall back
+ * to a default on a production line).
+ */
+
+const ms = (max: number) => z.number().int().min(0).max(max);
+const positiveMs = (max: number) => z.number().int().min(1).max(max);
+const identifier = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_' (it becomes part of MQTT topics)");
+
+/** A secret: `file:/path`, `credential:NAME` (systemd LoadCredential=) or `env:VAR`. */
+export const secretRef = z
+  .string()
+  .regex(/^(file:.+|credential:[A-Za-z0-9_.-]+|env:[A-Za-z_][A-Za-z0-9_]*)$/, "must be file:/path, credential:NAME or env:VAR");
+
+const station = z
+  .object({
+    site: identifier.default("site"),
+    line: identifier.default("line1"),
+    device: identifier.default("station1"),
+  })
+  .strict();
+
+const failsafe = z
+  .object({
+    action: z.enum(["reject", "accept"]).default("reject"),
+  })
+  .strict();
+
+const line = z
+  .object({
+    mode: z.enum(["free-run", "triggered"]).default("free-run"),
+    travel_ms: positiveMs(60_000).default(400),
+    decision_margin_ms: ms(10_000).default(20),
+    frame_tolerance_ms: positiveMs(10_000).default(50),
+    max_in_flight: z.number().int().min(1).max(10_000).default(256),
+    failsafe: failsafe.default({}),
+  })
+  .strict()
+  .refine((l) => l.decision_margin_ms < l.travel_ms, {
+    message: "decision_margin_ms must be smaller than travel_ms",
+    path: ["decision_margin_ms"],
+  });
+
+const syntheticCamera = z
+  .object({
+    type: z.literal("synthetic"),
+    width: z.number().int().min(64).max(4096).default(640),
+    height: z.number().int().min(64).max(4096).default(480),
+    fps: z.number().min(0.1).max(1000).default(20),
+    seed: z.number().int().min(0).default(1),
+    defect_rate: z.number().min(0).max(1).default(0.2),
+  })
+  .strict();
+
+const camera = z.discriminatedUnion("type", [syntheticCamera]);
+
+const simulatedTrigger = z
+  .object({
+    type: z.literal("simulated"),
+    rate_hz: z.number().min(0.1).max(1000).default(10),
+    jitter_ms: ms(1000).default(0),
+  })
+  .strict();
+
+const trigger = z.discriminatedUnion("type", [simulatedTrigger]);
+
+const simulatedEngine = z
+  .object({
+    type: z.literal("simulated"),
+    labels: z.array(identifier).min(2).default(["ok", "scratch", "crack", "stain", "missing_hole"]),
+    latency_ms: ms(10_000).default(8),
+    error_rate: z.number().min(0).max(1).default(0.02),
+    seed: z.number().int().min(0).default(7),
+  })
+  .strict();
+
+const engine = z.discriminatedUnion("type", [simulatedEngine]);
+
+const engineRuntime = z
+  .object({
+    queue: z.number().int().min(1).max(1000).default(4),
+    hang_timeout_ms: positiveMs(600_000).default(3000),
+    load_timeout_ms: positiveMs(600_000).default(60_000),
+  })
+  .strict();
+
+const decide = z
+  .object({
+    ok_label: identifier.default("ok"),
+    threshold: z.number().min(0).max(1).default(0.5),
+    thresholds: z.record(identifier, z.number().min(0).max(1)).default({}),
+  })
+  .strict();
+
+const gpioLine = z
+  .object({
+    name: identifier,
+    active_low: z.boolean().default(false),
+  })
+  .strict();
+
+const actuation = z
+  .object({
+    gpio: z.discriminatedUnion("type", [z.object({ type: z.literal("simulated") }).strict()]).default({ type: "simulated" }),
+    reject: gpioLine.default({ name: "reject" }),
+    pulse_ms: positiveMs(2000).default(40),
+    min_gap_ms: ms(2000).default(5),
+  })
+  .strict();
+
+const records = z
+  .object({
+    type: z.literal("memory").default("memory"),
+    batch_ms: positiveMs(10_000).default(100),
+  })
+  .strict();
+
+const publish = z
+  .object({
+    type: z.literal("memory").default("memory"),
+    max_in_flight: z.number().int().min(1).max(1000).default(32),
+    password: secretRef.optional(),
+  })
+  .strict();
+
+const lifecycle = z
+  .object({
+    stop_timeout_ms: positiveMs(600_000).default(10_000),
+    progress_report_ms: positiveMs(3_600_000).default(2000),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    station: station.default({}),
+    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info") }).strict().default({}),
+    data_dir: z.string().min(1).default("./data"),
+    line: line.default({}),
+    camera,
+    trigger: trigger.optional(),
+    engine,
+    engine_runtime: engineRuntime.default({}),
+    decide: decide.default({}),
+    actuation: actuation.default({}),
+    records: records.default({}),
+    publish: publish.default({}),
+    lifecycle: lifecycle.default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.line.mode === "triggered" && !c.trigger) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["trigger"], message: "required when line.mode is 'triggered'" });
+    }
+    for (const cls of Object.keys(c.decide.thresholds)) {
+      if (!c.engine.labels.includes(cls)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["decide", "thresholds", cls],
+          message: `'${cls}' is not one of the engine's labels (${c.engine.labels.join(", ")})`,
+        });
+      }
+    }
+    if (!c.engine.labels.includes(c.decide.ok_label)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["decide", "ok_label"],
+        message: `'${c.decide.ok_label}' is not one of the engine's labels (${c.engine.labels.join(", ")})`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = Config["camera"];
+export type TriggerConfig = NonNullable<Config["trigger"]>;
+export type EngineConfig = Config["engine"];

@@ -1,0 +1,34 @@
+import type { Frame } from "../capture/camera.js";
+import type { Finding } from "../pipeline/part.js";
+
+export interface EngineInfo {
+  name: string;
+  version: string;
+  labels: string[];
+  /** What actually computes: e.g. "onnxruntime/cpu", "tfjs/wasm", "simulated". */
+  backend: string;
+}
+
+export type EngineOutput =
+  | { kind: "classify"; scores: number[] }
+  | { kind: "detect"; detections: Finding[] };
+
+export interface EngineResult {
+  output: EngineOutput;
+  preprocessMs: number;
+  inferMs: number;
+}
+
+/**
+ * A loaded model. infer() never blocks the caller's thread: implementations
+ * compute in a worker. It rejects with a coded EdgeError on overload
+ * (E_ENGINE_OVERLOAD), a crash or hang (E_ENGINE_FAILED), or output that does
+ * not fit the model's labels (E_ENGINE_OUTPUT).
+ */
+export interface Engine {
+  load(): Promise<EngineInfo>;
+  infer(frame: Frame): Promise<EngineResult>;
+  /** Requests accepted and not yet answered. */
+  pending(): number;
+  close(): Promise<void>;
+}

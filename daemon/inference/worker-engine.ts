@@ -1,0 +1,206 @@
+import { Worker } from "node:worker_threads";
+import type { Frame } from "../capture/camera.js";
+import type { Logger } from "../util/log.js";
+import { EdgeError } from "../util/errors.js";
+import { nowMs } from "../util/clock.js";
+import type { BackendFrame, FromWorker, ToWorker } from "./backend.js";
+import type { Engine, EngineInfo, EngineResult } from "./engine.js";
+import { checkOutput } from "./output-check.js";
+
+export interface WorkerEngineOptions {
+  /** URL of the backend module the worker imports. */
+  module: string;
+  /** Passed to the module's createBackend(). */
+  options: unknown;
+  /** Requests accepted before infer() refuses with E_ENGINE_OVERLOAD. */
+  queue: number;
+  /** A request unanswered this long means the worker is stuck: it is replaced. */
+  hangTimeoutMs: number;
+  loadTimeoutMs: number;
+}
+
+interface Pending {
+  resolve: (r: EngineResult) => void;
+  reject: (e: Error) => void;
+  sentAt: number;
+}
+
+const WORKER_URL = new URL("./engine-worker.js", import.meta.url);
+
+/**
+ * Runs a backend in a worker thread, so a synchronous native inference call
+ * (onnxruntime's run(), TF.js on wasm) never stalls the event loop. A worker
+ * that crashes or hangs fails its pending requests and is replaced; the parts
+ * concerned fail safe upstream.
+ */
+export class WorkerEngine implements Engine {
+  private worker: Worker | undefined;
+  private info: EngineInfo | undefined;
+  private readonly inflight = new Map<number, Pending>();
+  private nextId = 1;
+  private hangTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private restarting: Promise<void> | undefined;
+  restarts = 0;
+
+  constructor(
+    private readonly opts: WorkerEngineOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async load(): Promise<EngineInfo> {
+    this.info = await this.spawn();
+    this.hangTimer = setInterval(() => this.checkHang(), Math.max(10, Math.min(1000, this.opts.hangTimeoutMs / 4)));
+    this.hangTimer.unref();
+    return this.info;
+  }
+
+  pending(): number {
+    return this.inflight.size;
+  }
+
+  infer(frame: Frame): Promise<EngineResult> {
+    const worker = this.worker;
+    if (!worker || !this.info || this.restarting) {
+      return Promise.reject(new EdgeError("E_ENGINE_FAILED", "engine is restarting"));
+    }
+    if (this.inflight.size >= this.opts.queue) {
+      return Promise.reject(new EdgeError("E_ENGINE_OVERLOAD", `engine queue full (${this.opts.queue})`));
+    }
+    const id = this.nextId++;
+    const labels = this.info.labels;
+    return new Promise<EngineResult>((resolve, reject) => {
+      this.inflight.set(id, {
+        resolve: (r) => {
+          try {
+            resolve({ ...r, output: checkOutput(r.output, labels) });
+          } catch (err) {
+            reject(err as Error);
+          }
+        },
+        reject,
+        sentAt: nowMs(),
+      });
+      const msg: ToWorker = { type: "infer", id, frame: toBackendFrame(frame) };
+      worker.postMessage(msg);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.hangTimer) clearInterval(this.hangTimer);
+    const w = this.worker;
+    this.worker = undefined;
+    this.failAll("E_ENGINE_FAILED", "engine closed");
+    if (!w) return;
+    const exited = new Promise<void>((r) => w.once("exit", () => r()));
+    w.postMessage({ type: "close" } satisfies ToWorker);
+    const timer = setTimeout(() => void w.terminate(), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private spawn(): Promise<EngineInfo> {
+    return new Promise<EngineInfo>((resolve, reject) => {
+      const worker = new Worker(WORKER_URL, { workerData: { module: this.opts.module, options: this.opts.options } });
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        void worker.terminate();
+        reject(new EdgeError("E_MODEL_LOAD", `model did not load within ${this.opts.loadTimeoutMs} ms`));
+      }, this.opts.loadTimeoutMs);
+      worker.on("message", (msg: FromWorker) => {
+        switch (msg.type) {
+          case "ready":
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            this.worker = worker;
+            resolve(msg.info);
+            return;
+          case "load-error":
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_MODEL_LOAD" : msg.code, msg.message));
+            return;
+          case "result":
+          case "error": {
+            const p = this.inflight.get(msg.id);
+            if (!p) return; // answered after its worker was declared hung
+            this.inflight.delete(msg.id);
+            if (msg.type === "result") p.resolve(msg.result);
+            else p.reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_ENGINE_FAILED" : msg.code, msg.message));
+            return;
+          }
+        }
+      });
+      worker.on("error", (err) => {
+        this.log.error({ err }, "engine worker error");
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(new EdgeError("E_MODEL_LOAD", `engine worker failed: ${err.message}`));
+        }
+      });
+      worker.on("exit", (code) => {
+        if (this.worker !== worker) return;
+        this.worker = undefined;
+        this.failAll("E_ENGINE_FAILED", `engine worker exited (code ${code})`);
+        if (!this.closing) void this.restart(`worker exited with code ${code}`);
+      });
+    });
+  }
+
+  private checkHang(): void {
+    if (this.restarting || this.closing) return;
+    const now = nowMs();
+    for (const p of this.inflight.values()) {
+      if (now - p.sentAt > this.opts.hangTimeoutMs) {
+        void this.restart(`no answer for ${this.opts.hangTimeoutMs} ms`);
+        return;
+      }
+    }
+  }
+
+  private restart(why: string): Promise<void> {
+    if (this.restarting) return this.restarting;
+    this.restarts++;
+    this.log.error({ why, restarts: this.restarts }, "engine worker replaced");
+    const old = this.worker;
+    this.worker = undefined;
+    this.failAll("E_ENGINE_FAILED", `engine worker replaced: ${why}`);
+    this.restarting = (async () => {
+      if (old) await old.terminate();
+      // Back off so a model that crashes at once does not spin the CPU.
+      let delay = 100;
+      while (!this.closing) {
+        try {
+          this.info = await this.spawn();
+          this.log.info({ engine: this.info }, "engine worker back");
+          return;
+        } catch (err) {
+          this.log.error({ err, retryMs: delay }, "engine worker restart failed");
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 10_000);
+        }
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private failAll(code: string, message: string): void {
+    const all = [...this.inflight.values()];
+    this.inflight.clear();
+    for (const p of all) p.reject(new EdgeError(code, message));
+  }
+}
+
+function toBackendFrame(frame: Frame): BackendFrame {
+  const f: BackendFrame = { seq: frame.seq, width: frame.width, height: frame.height, data: frame.data };
+  if (frame.truth) f.truth = frame.truth;
+  return f;
+}

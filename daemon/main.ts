@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { App } from "./app.js";
+import { ConfigError, loadConfig } from "./config/load.js";
+import { createLogger, type Logger } from "./util/log.js";
+import { errorCode, errorMessage } from "./util/errors.js";
+import { formatSummary } from "./pipeline/run-stats.js";
+import { EXIT, USAGE } from "./cli/usage.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+class UsageError extends Error {}
+
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, positionals = false) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: positionals, strict: true });
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive whole number, got '${v}'`);
+  return n;
+}
+
+function positiveNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got '${v}'`);
+  return n;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    config: { type: "string", short: "c" },
+    "max-parts": { type: "string" },
+    duration: { type: "string" },
+    "summary-json": { type: "string" },
+  });
+  if (values.help) return help("run");
+  const maxParts = positiveInt("max-parts", values["max-parts"]);
+  const duration = positiveNumber("duration", values.duration);
+  const configFile = values.config ?? "/etc/edge-inspect/config.yaml";
+  const config = loadConfig(configFile);
+  const log = createLogger(config.log.level);
+  const app = new App(config, log);
+  return runApp(app, log, { maxParts, duration, summaryJson: values["summary-json"] });
+}
+
+async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: number; summaryJson?: string }): Promise<number> {
+  let signals = 0;
+  let finish!: (why: string) => void;
+  const done = new Promise<string>((r) => (finish = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.info({ signal: sig }, `${sig}: stopping (send again to exit at once)`);
+      finish(sig);
+      return;
+    }
+    app.emergencySafe();
+    log.warn({ signal: sig }, `${sig} again: outputs safe, exiting now`);
+    process.exit(EXIT.SIGNAL_AGAIN);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const crash = (err: unknown) => {
+    app.emergencySafe();
+    log.fatal({ err }, "uncaught error: outputs safe, exiting");
+    process.exit(EXIT.FAILURE);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+
+  try {
+    await app.start();
+  } catch (err) {
+    app.emergencySafe();
+    log.fatal({ code: errorCode(err) }, errorMessage(err));
+    await app.stop("start failed").catch(() => undefined);
+    return EXIT.FAILURE;
+  }
+  if (o.maxParts !== undefined) {
+    const n = o.maxParts;
+    app.pipeline.maxParts = n;
+    app.pipeline.onLimit(() => finish(`${n} parts`));
+  }
+  if (o.duration !== undefined) setTimeout(() => finish(`${o.duration} s elapsed`), o.duration * 1000).unref();
+  const why = await done;
+  const summary = await app.stop(why);
+  process.stdout.write(`\n${formatSummary(summary)}\n`);
+  if (o.summaryJson) writeFileSync(o.summaryJson, JSON.stringify(summary, null, 2) + "\n");
+  return summary.in_flight === 0 && summary.invariant_ok ? EXIT.OK : EXIT.INVARIANT;
+}
+
+function cmdCheckConfig(args: string[]): number {
+  const { values, positionals } = parse(args, { quiet: { type: "boolean", short: "q" } }, true);
+  if (values.help) return help("check-config");
+  if (positionals.length !== 1) throw new UsageError("check-config takes exactly one config file");
+  loadConfig(positionals[0]!);
+  if (!values.quiet) process.stdout.write(`${positionals[0]}: valid\n`);
+  return EXIT.OK;
+}
+
+function help(cmd: keyof typeof USAGE): number {
+  process.stdout.write(USAGE[cmd]);
+  return EXIT.OK;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "run":
+        return await cmdRun(rest);
+      case "check-config":
+        return cmdCheckConfig(rest);
+      case "version":
+      case "--version":
+        process.stdout.write(`edge-inspect ${VERSION}\n`);
+        return EXIT.OK;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        return help("main");
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`edge-inspect: invalid config ${err.message}\n`);
+      return EXIT.CONFIG;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`edge-inspect: ${err.message}\nTry 'edge-inspect ${cmd && cmd in USAGE ? `${cmd} ` : ""}--help'.\n`);
+      return EXIT.USAGE;
+    }
+    process.stderr.write(`edge-inspect: ${errorCode(err)}: ${errorMessage(err)}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

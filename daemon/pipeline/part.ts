@@ -1,0 +1,64 @@
+import type { GroundTruth } from "../capture/camera.js";
+
+/** Why a part got the fail-safe action instead of a model verdict. */
+export const FAILSAFE_REASONS = ["late", "error", "no-frame", "overload"] as const;
+export type FailsafeReason = (typeof FAILSAFE_REASONS)[number];
+
+export interface Finding {
+  class: string;
+  score: number;
+  /** [x, y, w, h] in frame pixels, when the model localises. */
+  box?: [number, number, number, number];
+}
+
+export interface Judgement {
+  verdict: "pass" | "reject" | "unknown";
+  /** Classes over threshold for a reject; the best class for a pass. */
+  findings: Finding[];
+  /** Set when verdict is unknown: why the fail-safe applies. */
+  failsafe?: FailsafeReason;
+  detail?: string;
+}
+
+export interface StageTimes {
+  /** trigger → frame in hand */
+  capture?: number;
+  preprocess?: number;
+  infer?: number;
+  decide?: number;
+  /** trigger → judgement */
+  total?: number;
+}
+
+export interface Part {
+  id: number;
+  tTriggerMs: number;
+  encoder?: number;
+  /** The verdict must be known by then, or the fail-safe applies. */
+  decideByMs: number;
+  /** When the part passes the ejector. */
+  ejectAtMs: number;
+  frameSeq?: number;
+  truth?: GroundTruth;
+  stages: StageTimes;
+  judgement?: Judgement;
+}
+
+export type Outcome = "accepted" | "rejected";
+
+export interface SettledPart extends Part {
+  judgement: Judgement;
+  outcome: Outcome;
+  /** The class that decided a reject, `failsafe:<reason>`, or `pass`. */
+  reason: string;
+  tSettledMs: number;
+  /** When the reject pulse started, for rejected parts. */
+  tPulseMs?: number;
+  modelVersion: string;
+}
+
+export function outcomeReason(j: Judgement): string {
+  if (j.verdict === "unknown") return `failsafe:${j.failsafe ?? "error"}`;
+  if (j.verdict === "reject") return j.findings[0]?.class ?? "reject";
+  return "pass";
+}

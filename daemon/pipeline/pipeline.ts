@@ -1,0 +1,127 @@
+import type { Camera, Frame } from "../capture/camera.js";
+import type { Trigger, TriggerEvent } from "../trigger/trigger.js";
+import { FrameMatcher } from "../trigger/frame-matcher.js";
+import type { Engine } from "../inference/engine.js";
+import { decide, type DecideSettings } from "../decide/decide.js";
+import type { PartTracker } from "../actuation/tracker.js";
+import { nowMs } from "../util/clock.js";
+import { errorCode, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import type { Part } from "./part.js";
+
+export interface PipelineSettings {
+  mode: "free-run" | "triggered";
+  frameToleranceMs: number;
+  maxInFlight: number;
+  /** Engine queue depth: free-run frames beyond it are dropped, not queued. */
+  engineQueue: number;
+}
+
+/**
+ * trigger → capture → infer → decide → tracker. Every part created here gets
+ * exactly one judgement or fail-safe from here or from the tracker's deadline.
+ */
+export class Pipeline {
+  private matcher: FrameMatcher;
+  private accepting = false;
+  labels: string[] = [];
+  paused = false;
+  /** A bounded run stops taking parts after this many. */
+  maxParts = Infinity;
+  private limitListener: (() => void) | undefined;
+
+  constructor(
+    private readonly settings: PipelineSettings,
+    private readonly camera: Camera,
+    private readonly trigger: Trigger | undefined,
+    private readonly engine: () => Engine,
+    private readonly tracker: PartTracker,
+    public decideSettings: DecideSettings,
+    private readonly log: Logger,
+  ) {
+    this.matcher = new FrameMatcher(settings.frameToleranceMs);
+  }
+
+  async start(labels: string[]): Promise<void> {
+    this.labels = labels;
+    this.accepting = true;
+    await this.camera.start((f) => this.onFrame(f));
+    if (this.settings.mode === "triggered") await this.trigger!.start((e) => this.onTrigger(e));
+  }
+
+  /** Stops taking new parts; parts in flight go on to their verdicts. */
+  async stopIntake(): Promise<void> {
+    this.accepting = false;
+    if (this.trigger) await this.trigger.stop();
+    await this.camera.stop();
+    this.matcher.cancelAll();
+  }
+
+  onLimit(listener: () => void): void {
+    this.limitListener = listener;
+  }
+
+  private newPart(ev: TriggerEvent): Part | undefined {
+    if (!this.accepting) return undefined;
+    const part = this.tracker.create(ev);
+    if (this.tracker.counters.triggered >= this.maxParts) {
+      this.accepting = false;
+      this.limitListener?.();
+    }
+    return part;
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.settings.mode === "triggered") {
+      this.matcher.offer(frame);
+      return;
+    }
+    if (!this.accepting || this.paused) return;
+    // Free-run: a frame becomes a part only if the line can judge it in time;
+    // otherwise it is dropped and counted, before it is a part.
+    if (this.engine().pending() >= this.settings.engineQueue || this.tracker.inFlight() >= this.settings.maxInFlight) {
+      this.tracker.counters.framesDropped++;
+      return;
+    }
+    const part = this.newPart({ tMs: frame.tCaptureMs });
+    if (!part) return;
+    part.stages.capture = 0;
+    void this.judge(part, frame);
+  }
+
+  private onTrigger(ev: TriggerEvent): void {
+    const part = this.newPart(ev);
+    if (!part) return;
+    if (this.tracker.inFlight() > this.settings.maxInFlight) {
+      this.tracker.failSafe(part, "overload", `more than ${this.settings.maxInFlight} parts in flight`);
+      return;
+    }
+    void this.matcher.take(ev.tMs).then((frame) => {
+      if (!frame) {
+        this.tracker.failSafe(part, "no-frame", `no frame within ${this.settings.frameToleranceMs} ms of the trigger`);
+        return;
+      }
+      part.stages.capture = Math.max(0, nowMs() - part.tTriggerMs);
+      return this.judge(part, frame);
+    });
+  }
+
+  private async judge(part: Part, frame: Frame): Promise<void> {
+    part.frameSeq = frame.seq;
+    if (frame.truth) part.truth = frame.truth;
+    try {
+      const r = await this.engine().infer(frame);
+      part.stages.preprocess = r.preprocessMs;
+      part.stages.infer = r.inferMs;
+      const t = nowMs();
+      const judgement = decide(r.output, this.labels, this.decideSettings);
+      part.stages.decide = nowMs() - t;
+      this.tracker.judge(part, judgement);
+    } catch (err) {
+      const code = errorCode(err);
+      const reason = code === "E_ENGINE_OVERLOAD" ? "overload" : "error";
+      this.log.warn({ part: part.id, code, err: errorMessage(err) }, `part ${part.id} fails safe: ${reason}`);
+      this.tracker.failSafe(part, reason, `${code}: ${errorMessage(err)}`);
+    }
+  }
+}

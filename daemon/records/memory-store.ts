@@ -1,0 +1,73 @@
+import type { SettledPart } from "../pipeline/part.js";
+import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+
+/**
+ * The store's in-memory twin: the same batching and outbox semantics as the
+ * durable store, without a disk. Used by the demo and the tests.
+ */
+export class MemoryStore implements Store {
+  readonly kind = "memory";
+  readonly inspections: SettledPart[] = [];
+  private queue: Array<{ part: SettledPart; outbox: OutboxMessage[] }> = [];
+  private outbox: OutboxEntry[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(private readonly batchMs: number) {}
+
+  async open(): Promise<void> {}
+
+  record(part: SettledPart, outbox: OutboxMessage[]): void {
+    this.queue.push({ part, outbox });
+    this.timer ??= setTimeout(() => this.writeBatch(), this.batchMs);
+  }
+
+  async flush(): Promise<void> {
+    this.writeBatch();
+  }
+
+  outboxPeek(limit: number, afterSeq: number): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    for (const e of this.outbox) {
+      if (e.seq <= afterSeq) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  outboxDelete(seqs: number[]): void {
+    const gone = new Set(seqs);
+    this.outbox = this.outbox.filter((e) => !gone.has(e.seq));
+  }
+
+  onOutbox(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  stats(): StoreStats {
+    return { recorded: this.inspections.length, pendingWrites: this.queue.length, outbox: this.outbox.length, writeErrors: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.writeBatch();
+  }
+
+  private writeBatch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    let announced = false;
+    for (const { part, outbox } of batch) {
+      this.inspections.push(part);
+      for (const message of outbox) {
+        this.outbox.push({ seq: ++this.seq, message });
+        announced = true;
+      }
+    }
+    if (announced) for (const l of this.listeners) l();
+  }
+}

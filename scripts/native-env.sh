@@ -1,0 +1,10 @@
+# Sourced by setup.sh: build the native bindings against the system libraries
+# and never download anything at install time.
+# @u4/opencv4nodejs: use the system OpenCV (libopencv-dev / JetPack), no auto-build.
+export OPENCV4NODEJS_DISABLE_AUTOBUILD=1
+export OPENCV_INCLUDE_DIR="${OPENCV_INCLUDE_DIR:-$(pkg-config --variable=includedir opencv4)/opencv4}"
+export OPENCV_LIB_DIR="${OPENCV_LIB_DIR:-$(pkg-config --variable=libdir opencv4)}"
+export OPENCV_BIN_DIR="${OPENCV_BIN_DIR:-/usr/bin}"
+# onnxruntime-node: the CPU binaries ship in the package; its postinstall would
+# fetch CUDA ones (also set in .npmrc for a plain `npm ci`).
+export ONNXRUNTIME_NODE_INSTALL=skip

@@ -1,0 +1,24 @@
+// Runs every compiled test file with node's test runner. Test files that need
+// root (mount namespaces) or a broker start what they need themselves.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+
+function find(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (name.endsWith(".test.js")) out.push(p);
+  }
+  return out;
+}
+
+const only = process.argv.slice(2);
+const files = find("dist/test").filter((f) => only.length === 0 || only.some((o) => f.includes(o))).sort();
+if (files.length === 0) {
+  console.error("no test files found under dist/test");
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-reporter=spec", ...files], { stdio: "inherit" });
+process.exit(r.status ?? 1);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One idempotent set-up for `npm start`, `npm test` and `npm run bench`:
+# system packages, node modules, build. Fast when everything is in place.
+#   scripts/setup.sh          what the daemon needs to run
+#   scripts/setup.sh --test   also what the test suite needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "setup: unknown argument '$arg'" >&2; exit 64 ;;
+  esac
+done
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------
+# Debian / Raspberry Pi OS names. Jetson (JetPack) ships its own OpenCV: the
+# libopencv-dev check is skipped when pkg-config already finds opencv4.
+run_pkgs=(g++ make python3 pkg-config)
+test_pkgs=(mosquitto)
+source scripts/system-packages.sh
+pkg-config --exists opencv4 2>/dev/null || run_pkgs+=(libopencv-dev)
+
+missing=()
+for p in "${run_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+if [ "$want_test" = 1 ]; then
+  for p in "${test_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    say "missing system packages: ${missing[*]}"
+    echo "sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# --- node modules ------------------------------------------------------------
+# npm ci only when the lock file or Node's ABI changed: it wipes node_modules
+# and would rebuild every native binding.
+source scripts/native-env.sh
+stamp=node_modules/.edge-inspect-installed
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing node modules (npm ci)"
+  t0=$(date +%s)
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
+  say "node modules installed in $(( $(date +%s) - t0 ))s"
+fi
+
+# --- build -------------------------------------------------------------------
+node_modules/.bin/tsc -p tsconfig.json

@@ -1,0 +1,28 @@
+import { parseConfigText } from "../../daemon/config/load.js";
+import type { Config } from "../../daemon/config/schema.js";
+import type { WorkerEngineOptions } from "../../daemon/inference/worker-engine.js";
+import type { FaultyOptions } from "./faulty-backend.js";
+
+/** A demo-line config from YAML text, with EDGE_INSPECT_* ignored. */
+export function lineConfig(yaml: string): Config {
+  return parseConfigText("test.yaml", yaml, {});
+}
+
+export const BASE_YAML = `
+line: { mode: free-run, travel_ms: 300, decision_margin_ms: 20 }
+camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 3, defect_rate: 0.3 }
+engine: { type: simulated, latency_ms: 2, error_rate: 0 }
+lifecycle: { progress_report_ms: 60000 }
+`;
+
+export function faultyEngine(o: Partial<FaultyOptions> & Pick<FaultyOptions, "fault">, rt: Partial<WorkerEngineOptions> = {}): WorkerEngineOptions {
+  const options: FaultyOptions = { labels: ["ok", "scratch", "crack", "stain", "missing_hole"], every: 5, latencyMs: 2, ...o };
+  return {
+    module: new URL("./faulty-backend.js", import.meta.url).href,
+    options,
+    queue: 4,
+    hangTimeoutMs: 250,
+    loadTimeoutMs: 10_000,
+    ...rt,
+  };
+}
