@@ -50,7 +50,7 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}`, line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
   const raw: unknown = doc.toJS() ?? null;
@@ -61,7 +61,8 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
   const overlaid = applyEnvOverlay(raw as Record<string, unknown>, env);
   const result = configSchema.safeParse(overlaid.value);
   if (!result.success) {
-    throw new ConfigError(file, result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv)));
+    const problems = result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv));
+    throw new ConfigError(file, problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }
   const secretProblems = resolveSecrets(result.data, env);
   if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
@@ -78,7 +79,8 @@ function issueToProblems(issue: ZodIssue, doc: Document, lc: LineCounter, fromEn
   const path = joinPath(issue.path);
   const envVar = fromEnv.get(path);
   const message = issue.code === "invalid_type" && issue.received === "undefined" ? "required" : issue.message;
-  return [{ path, message: envVar ? `${message} (from ${envVar})` : message, line: lineOf(doc, lc, issue.path, false) }];
+  if (envVar) return [{ path, message: `${message} (from ${envVar})` }];
+  return [{ path, message, line: lineOf(doc, lc, issue.path, false) }];
 }
 
 function unknownKeyMessage(key: string): string {

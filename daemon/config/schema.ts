@@ -48,6 +48,27 @@ const line = z
     path: ["decision_margin_ms"],
   });
 
+/** Keys every camera source shares: how long a silence is a stall, how to reconnect. */
+const cameraCommon = {
+  /** No frame for this long while connected: the source is reopened. */
+  stall_ms: positiveMs(600_000).default(2000),
+  /** Opening the source (RTSP handshake, device probe) may take this long. */
+  open_timeout_ms: positiveMs(600_000).default(10_000),
+  reconnect: z
+    .object({
+      initial_ms: positiveMs(600_000).default(200),
+      max_ms: positiveMs(3_600_000).default(10_000),
+      /** Each delay is varied by up to this share, so stations do not retry in step. */
+      jitter: z.number().min(0).max(1).default(0.2),
+    })
+    .strict()
+    .default({}),
+  /** Frames captured but not yet taken by the pipeline; beyond it a live source drops. */
+  queue: z.number().int().min(1).max(64).default(2),
+};
+const frameSize = z.number().int().min(16).max(8192);
+const pacing = z.enum(["realtime", "fast"]).default("realtime");
+
 const syntheticCamera = z
   .object({
     type: z.literal("synthetic"),
@@ -56,10 +77,68 @@ const syntheticCamera = z
     fps: z.number().min(0.1).max(1000).default(20),
     seed: z.number().int().min(0).default(1),
     defect_rate: z.number().min(0).max(1).default(0.2),
+    ...cameraCommon,
   })
   .strict();
 
-const camera = z.discriminatedUnion("type", [syntheticCamera]);
+const v4l2Camera = z
+  .object({
+    type: z.literal("v4l2"),
+    device: z.union([z.number().int().min(0).max(63), z.string().regex(/^\/dev\/video\d+$/, "must be an index or /dev/videoN")]).default(0),
+    width: frameSize.optional(),
+    height: frameSize.optional(),
+    fps: z.number().min(0.1).max(1000).optional(),
+    fourcc: z.string().length(4, "must be 4 characters, e.g. MJPG or YUYV").optional(),
+    /** Manual exposure in the driver's units; leaving it out keeps auto exposure. */
+    exposure: z.number().optional(),
+    gain: z.number().optional(),
+    ...cameraCommon,
+  })
+  .strict();
+
+const gstreamerCamera = z
+  .object({
+    type: z.literal("gstreamer"),
+    pipeline: z.string().regex(/appsink(\s+[^!]*)?$/, "must end in an appsink element"),
+    ...cameraCommon,
+  })
+  .strict();
+
+const urlCamera = z
+  .object({
+    type: z.literal("url"),
+    url: z.string().regex(/^(rtsps?|https?|rtmp|udp|tcp):\/\/\S+$/, "must be an rtsp://, http(s)://, rtmp://, udp:// or tcp:// URL"),
+    ...cameraCommon,
+  })
+  .strict();
+
+const fileCamera = z
+  .object({
+    type: z.literal("file"),
+    path: z.string().min(1),
+    loop: z.boolean().default(false),
+    /** realtime: at the file's frame rate (or fps); fast: as fast as the pipeline takes frames. */
+    pacing,
+    fps: z.number().min(0.1).max(1000).optional(),
+    /** Ground truth written by `edge-inspect synth`, attached to each frame. */
+    truth: z.string().min(1).optional(),
+    ...cameraCommon,
+  })
+  .strict();
+
+const folderCamera = z
+  .object({
+    type: z.literal("folder"),
+    path: z.string().min(1),
+    loop: z.boolean().default(false),
+    pacing,
+    fps: z.number().min(0.1).max(1000).default(10),
+    truth: z.string().min(1).optional(),
+    ...cameraCommon,
+  })
+  .strict();
+
+const camera = z.discriminatedUnion("type", [syntheticCamera, v4l2Camera, gstreamerCamera, urlCamera, fileCamera, folderCamera]);
 
 const simulatedTrigger = z
   .object({
