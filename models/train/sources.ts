@@ -1,0 +1,89 @@
+import { readdirSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { cv, type Mat } from "../../daemon/vision/opencv.js";
+import { renderPart, DEFECT_CLASSES } from "../../daemon/capture/synthetic-line.js";
+
+/** One labelled image, already resized to the model's input. */
+export interface Sample {
+  /** Where it came from, for error messages and the report. */
+  origin: string;
+  label: string;
+  /** Packed HWC, BGR, uint8. */
+  pixels: Buffer;
+}
+
+export interface InputSize {
+  width: number;
+  height: number;
+}
+
+const IMAGE_EXT = new Set([".png", ".jpg", ".jpeg", ".bmp"]);
+
+/**
+ * Shrinks a whole frame to the model input. INTER_AREA averages every source
+ * pixel, so a 2 px scratch survives a 5x reduction (nearest or bilinear
+ * sampling would skip most of it).
+ */
+export function toModelInput(image: Mat, size: InputSize): Buffer {
+  return image.resize(size.height, size.width, 0, 0, cv.INTER_AREA).getData();
+}
+
+export const SYNTHETIC_LABELS = ["ok", ...DEFECT_CLASSES];
+
+/** Parts of the synthetic line, labelled from their ground truth. */
+export function* syntheticSamples(o: { parts: number; seed: number; defectRate: number; frame: InputSize; size: InputSize }): Generator<Sample> {
+  const settings = { width: o.frame.width, height: o.frame.height, seed: o.seed, defectRate: o.defectRate };
+  for (let i = 0; i < o.parts; i++) {
+    const { image, truth } = renderPart(settings, i);
+    yield { origin: `synthetic seed ${o.seed} part ${i}`, label: truth.defect ?? "ok", pixels: toModelInput(image, o.size) };
+  }
+}
+
+/**
+ * A user's folder: one sub-folder per class, images inside. Every problem is
+ * reported with the path that has it, before any image is decoded where
+ * possible, so a wrong layout fails in a second, not after an hour.
+ */
+export function listFolder(dir: string, okLabel: string): { label: string; path: string }[] {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`dataset folder ${dir} is not a directory`);
+    entries = readdirSync(dir).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`dataset folder ${dir} does not exist`);
+    throw err;
+  }
+  const classes = entries.filter((e) => statSync(join(dir, e)).isDirectory());
+  const strayImages = entries.filter((e) => IMAGE_EXT.has(extname(e).toLowerCase()));
+  if (classes.length === 0) {
+    const hint = strayImages.length > 0 ? ` (found ${strayImages.length} images directly inside it: move them into ${dir}/<class>/)` : "";
+    throw new Error(`dataset folder ${dir} has no class sub-folders; expected ${dir}/<class>/*.png, e.g. ${dir}/${okLabel}/0001.png${hint}`);
+  }
+  if (strayImages.length > 0) throw new Error(`${dir}/${strayImages[0]}: images must sit in a class sub-folder (${dir}/<class>/), not in the dataset folder itself`);
+  if (!classes.includes(okLabel)) throw new Error(`dataset folder ${dir} has no '${okLabel}' class folder (good parts); classes found: ${classes.join(", ")}`);
+  const files: { label: string; path: string }[] = [];
+  for (const cls of classes) {
+    if (!/^[A-Za-z0-9_-]+$/.test(cls)) throw new Error(`${join(dir, cls)}: class names may only use letters, digits, '-' and '_' (they become labels and MQTT fields)`);
+    const images = readdirSync(join(dir, cls))
+      .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
+      .sort();
+    if (images.length === 0) throw new Error(`class folder ${join(dir, cls)} has no images (.png, .jpg, .jpeg, .bmp)`);
+    for (const f of images) files.push({ label: cls, path: join(dir, cls, f) });
+  }
+  return files;
+}
+
+export function* folderSamples(files: { label: string; path: string }[], size: InputSize): Generator<Sample> {
+  for (const f of files) {
+    let image: Mat;
+    const unreadable = () => new Error(`${f.path}: cannot read image (unreadable, or not a picture OpenCV can decode)`);
+    try {
+      image = cv.imread(f.path, cv.IMREAD_COLOR);
+    } catch {
+      // The binding throws without a message; the path is what the user needs.
+      throw unreadable();
+    }
+    if (image.empty) throw unreadable();
+    yield { origin: f.path, label: f.label, pixels: toModelInput(image, size) };
+  }
+}
