@@ -12,7 +12,10 @@ export class OutboxDrainer {
   private lastSent = 0;
   private readonly inflight = new Set<number>();
   private running = false;
-  private scheduled = false;
+  private pumping = false;
+  private again = false;
+  /** Bumped on every failure: a peek answered from before the rewind is stale. */
+  private epoch = 0;
   published = 0;
   failures = 0;
 
@@ -38,45 +41,63 @@ export class OutboxDrainer {
   async drained(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      if (this.store.stats().outbox === 0) return true;
+      if (this.store.stats().outbox === 0 && this.inflight.size === 0) return true;
       this.kick();
       await new Promise((r) => setTimeout(r, 20));
     }
     return this.store.stats().outbox === 0;
   }
 
-  private kick(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.pump();
+  kick(): void {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
     });
   }
 
-  private pump(): void {
-    if (!this.running || !this.publisher.connected()) return;
-    const room = this.window - this.inflight.size;
-    if (room <= 0) return;
-    for (const entry of this.store.outboxPeek(room, this.lastSent)) {
-      this.lastSent = entry.seq;
-      this.inflight.add(entry.seq);
-      this.publisher.publish(entry.message).then(
-        () => {
-          this.inflight.delete(entry.seq);
-          this.store.outboxDelete([entry.seq]);
-          this.published++;
-          this.kick();
-        },
-        (err: unknown) => {
-          this.inflight.delete(entry.seq);
-          this.failures++;
-          // Resend from the oldest unacknowledged entry once the link is back.
-          this.lastSent = Math.min(this.lastSent, entry.seq - 1);
-          this.log.debug({ err, seq: entry.seq }, "publish failed, will resend");
-          setTimeout(() => this.kick(), 200).unref();
-        },
-      );
+  private async pump(): Promise<void> {
+    while (this.running && this.publisher.connected()) {
+      const room = this.window - this.inflight.size;
+      if (room <= 0) return;
+      const epoch = this.epoch;
+      const entries = await this.store.outboxPeek(room, this.lastSent);
+      if (epoch !== this.epoch) continue;
+      if (entries.length === 0) return;
+      for (const entry of entries) {
+        this.lastSent = entry.seq;
+        // Still awaiting its PUBACK from before a rewind: that attempt settles it.
+        if (this.inflight.has(entry.seq)) continue;
+        this.send(entry.seq, entry.message);
+      }
     }
+  }
+
+  private send(seq: number, message: Parameters<Publisher["publish"]>[0]): void {
+    this.inflight.add(seq);
+    this.publisher.publish(message).then(
+      () => {
+        this.inflight.delete(seq);
+        this.store.outboxDelete([seq]);
+        this.published++;
+        this.kick();
+      },
+      (err: unknown) => {
+        this.inflight.delete(seq);
+        this.failures++;
+        this.epoch++;
+        // Resend from the oldest unacknowledged entry once the link is back.
+        this.lastSent = Math.min(this.lastSent, seq - 1);
+        this.log.debug({ err, seq }, "publish failed, will resend");
+        setTimeout(() => this.kick(), 200).unref();
+      },
+    );
   }
 }

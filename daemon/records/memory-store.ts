@@ -1,5 +1,5 @@
 import type { SettledPart } from "../pipeline/part.js";
-import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { Alarm, OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
 
 /**
  * The store's in-memory twin: the same batching and outbox semantics as the
@@ -7,6 +7,7 @@ import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
  */
 export class MemoryStore implements Store {
   readonly kind = "memory";
+  readonly runId = Date.now().toString(36);
   readonly inspections: SettledPart[] = [];
   private queue: Array<{ part: SettledPart; outbox: OutboxMessage[] }> = [];
   private outbox: OutboxEntry[] = [];
@@ -27,7 +28,7 @@ export class MemoryStore implements Store {
     this.writeBatch();
   }
 
-  outboxPeek(limit: number, afterSeq: number): OutboxEntry[] {
+  async outboxPeek(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = [];
     for (const e of this.outbox) {
       if (e.seq <= afterSeq) continue;
@@ -46,8 +47,19 @@ export class MemoryStore implements Store {
     this.listeners.push(listener);
   }
 
+  onAlarm(_listener: (alarm: Alarm) => void): void {
+    // Memory never fills up: no alarms to report.
+  }
+
   stats(): StoreStats {
-    return { recorded: this.inspections.length, pendingWrites: this.queue.length, outbox: this.outbox.length, writeErrors: 0 };
+    return {
+      recorded: this.inspections.length,
+      pendingWrites: this.queue.length,
+      outbox: this.outbox.length,
+      writeErrors: 0,
+      dropped: 0,
+      outboxDropped: 0,
+    };
   }
 
   async close(): Promise<void> {

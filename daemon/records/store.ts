@@ -16,11 +16,27 @@ export interface OutboxEntry {
   message: OutboxMessage;
 }
 
+/** A condition an operator must see (disk full, backlog dropped...); cleared with active=false. */
+export interface Alarm {
+  code: string;
+  message: string;
+  active: boolean;
+  /** Wall-clock epoch milliseconds. */
+  timeMs: number;
+}
+
 export interface StoreStats {
+  /** Inspections durably written since open. */
   recorded: number;
+  /** Inspections accepted by record() but not yet durable. */
   pendingWrites: number;
   outbox: number;
+  /** Failed write attempts (each is retried). */
   writeErrors: number;
+  /** Inspections given up on: the in-memory queue overflowed while the disk refused writes. */
+  dropped: number;
+  /** Outbox messages dropped oldest-first because the backlog exceeded its budget. */
+  outboxDropped: number;
 }
 
 /**
@@ -31,15 +47,20 @@ export interface StoreStats {
  */
 export interface Store {
   readonly kind: string;
+  /** Unique across restarts once open() resolved: part ids repeat per run, run + part does not. */
+  readonly runId: string;
   open(): Promise<void>;
-  record(part: SettledPart, outbox: OutboxMessage[]): void;
-  /** Resolves once everything recorded so far is durable. */
+  /** `snapshot`: the part's image as an encoded JPEG, kept as a file beside the row. */
+  record(part: SettledPart, outbox: OutboxMessage[], snapshot?: Uint8Array): void;
+  /** Resolves once everything recorded so far was offered to the disk (see stats().pendingWrites). */
   flush(): Promise<void>;
-  /** Oldest outbox entries with seq > afterSeq, in order. */
-  outboxPeek(limit: number, afterSeq: number): OutboxEntry[];
+  /** Oldest committed outbox entries with seq > afterSeq, in order. */
+  outboxPeek(limit: number, afterSeq: number): Promise<OutboxEntry[]>;
+  /** The broker acknowledged these: they are never offered again. */
   outboxDelete(seqs: number[]): void;
-  /** Resolves when new outbox entries may be available. */
+  /** Called when new outbox entries may be available. */
   onOutbox(listener: () => void): void;
+  onAlarm(listener: (alarm: Alarm) => void): void;
   stats(): StoreStats;
   close(): Promise<void>;
 }
