@@ -4,6 +4,8 @@ import type { SettledPart, StageTimes } from "./part.js";
 import type { Counters } from "./counters.js";
 
 const STAGES = ["capture", "preprocess", "infer", "decide"] as const;
+/** The lag histogram's samples include its own timer interval, subtracted below. */
+const LAG_RESOLUTION_MS = 2;
 
 export interface Summary {
   triggered: number;
@@ -30,7 +32,7 @@ export class RunStats {
     keyof Summary["latency_ms"],
     Latency
   >;
-  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   private readonly started = Date.now();
   private truth = { parts: 0, defective: 0, caught: 0, escaped: 0, false_rejects: 0 };
 
@@ -58,7 +60,7 @@ export class RunStats {
 
   summary(c: Counters, inFlight: number, invariantOk: boolean): Summary {
     const duration = (Date.now() - this.started) / 1000;
-    const lagMs = (v: number) => Math.round(v / 1e4) / 100;
+    const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_RESOLUTION_MS) * 100) / 100);
     const s: Summary = {
       triggered: c.triggered,
       accepted: c.accepted,
