@@ -21,7 +21,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # Debian / Raspberry Pi OS names. Jetson (JetPack) ships its own OpenCV: the
 # libopencv-dev check is skipped when pkg-config already finds opencv4.
 run_pkgs=(g++ make python3 pkg-config)
-test_pkgs=(mosquitto)
+test_pkgs=(mosquitto chromium)
 source scripts/system-packages.sh
 pkg-config --exists opencv4 2>/dev/null || run_pkgs+=(libopencv-dev)
 
