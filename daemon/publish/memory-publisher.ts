@@ -1,6 +1,5 @@
 import { EdgeError } from "../util/errors.js";
-import type { OutboxMessage } from "../records/store.js";
-import type { Publisher } from "./publisher.js";
+import { topicMatches, type IncomingMessage, type OutgoingMessage, type Publisher } from "./publisher.js";
 
 /**
  * The broker's in-memory twin: acknowledges what it receives and keeps it, and
@@ -8,9 +7,10 @@ import type { Publisher } from "./publisher.js";
  */
 export class MemoryPublisher implements Publisher {
   readonly kind = "memory";
-  readonly received: OutboxMessage[] = [];
+  readonly received: OutgoingMessage[] = [];
   private online = false;
   private readonly listeners: Array<() => void> = [];
+  private readonly subscriptions: Array<{ filter: string; handler: (m: IncomingMessage) => void }> = [];
 
   async connect(): Promise<void> {
     this.setOnline(true);
@@ -25,9 +25,18 @@ export class MemoryPublisher implements Publisher {
     if (online) for (const l of this.listeners) l();
   }
 
-  async publish(message: OutboxMessage): Promise<void> {
+  async publish(message: OutgoingMessage): Promise<void> {
     if (!this.online) throw new EdgeError("E_PUBLISH_OFFLINE", "broker not connected");
     this.received.push(message);
+  }
+
+  async subscribe(filter: string, handler: (message: IncomingMessage) => void): Promise<void> {
+    this.subscriptions.push({ filter, handler });
+  }
+
+  /** Delivers a message as if it came from the broker. */
+  deliver(message: IncomingMessage): void {
+    for (const s of this.subscriptions) if (topicMatches(s.filter, message.topic)) s.handler(message);
   }
 
   onConnect(listener: () => void): void {

@@ -1,13 +1,44 @@
 import type { OutboxMessage } from "../records/store.js";
 
+/** A message the station publishes; correlationData answers an MQTT 5 request. */
+export interface OutgoingMessage extends OutboxMessage {
+  correlationData?: Buffer;
+}
+
+/** A message that arrived on a subscribed topic. */
+export interface IncomingMessage {
+  topic: string;
+  payload: Buffer;
+  /** MQTT 5 request/response: where the requester wants the reply. */
+  responseTopic?: string;
+  correlationData?: Buffer;
+  /** MQTT 5 user properties (names as sent, repeated names joined). */
+  userProperties: Record<string, string>;
+}
+
 /** A connection to the plant's message broker. */
 export interface Publisher {
   readonly kind: string;
+  /** Starts connecting; resolves without waiting for the broker (the line runs without one). */
   connect(): Promise<void>;
   connected(): boolean;
-  /** Resolves when the broker has acknowledged the message (PUBACK for QoS 1). */
-  publish(message: OutboxMessage): Promise<void>;
+  /** Resolves when the broker has acknowledged the message (PUBACK for QoS 1); rejects when offline. */
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Subscribes now and after every reconnection. */
+  subscribe(filter: string, handler: (message: IncomingMessage) => void): Promise<void>;
   /** Called on every (re)connection, so the drainer resumes. */
   onConnect(listener: () => void): void;
   close(): Promise<void>;
+}
+
+/** MQTT topic filter matching with `+` (one level) and `#` (the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length) return false;
+    if (f[i] !== "+" && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
 }
