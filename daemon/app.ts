@@ -12,8 +12,15 @@ import { RejectActuator } from "./actuation/reject-actuator.js";
 import { PartTracker } from "./actuation/tracker.js";
 import type { Store } from "./records/store.js";
 import { MemoryStore } from "./records/memory-store.js";
+import { SqliteStore } from "./records/sqlite-store.js";
+import { sqliteStoreOptions } from "./records/sqlite-options.js";
 import type { Publisher } from "./publish/publisher.js";
 import { MemoryPublisher } from "./publish/memory-publisher.js";
+import { MqttPublisher } from "./publish/mqtt-publisher.js";
+import { mqttPublisherOptions } from "./publish/mqtt-options.js";
+import { Commands } from "./publish/commands.js";
+import { pipelineCommandTarget } from "./publish/pipeline-commands.js";
+import { Telemetry } from "./publish/telemetry.js";
 import { OutboxDrainer } from "./publish/outbox-drainer.js";
 import { defectMessage } from "./publish/messages.js";
 import { Pipeline } from "./pipeline/pipeline.js";
@@ -49,7 +56,8 @@ export class App {
   readonly tracker: PartTracker;
   readonly stats = new RunStats();
   readonly pipeline: Pipeline;
-  readonly runId = Date.now().toString(36);
+  readonly commands: Commands;
+  private readonly telemetry: Telemetry;
   private readonly camera: Camera;
   private readonly trigger: Trigger | undefined;
   private engine: Engine;
@@ -69,8 +77,8 @@ export class App {
   ) {
     this.notify = new SdNotify(env);
     this.gpio = parts.gpio ?? new SimulatedGpio();
-    this.store = parts.store ?? new MemoryStore(config.records.batch_ms);
-    this.publisher = parts.publisher ?? new MemoryPublisher();
+    this.store = parts.store ?? buildStore(config, log);
+    this.publisher = parts.publisher ?? buildPublisher(config, log);
     this.camera = parts.camera ?? buildCamera(config);
     this.trigger = parts.trigger ?? buildTrigger(config);
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
@@ -98,6 +106,38 @@ export class App {
       log.child({ part: "pipeline" }),
     );
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
+    const p = config.publish;
+    const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
+    this.commands = new Commands(
+      { station: config.station, allow: commands.allow, maxPayloadBytes: commands.max_payload_bytes },
+      pipelineCommandTarget(this.pipeline),
+      this.publisher,
+      log.child({ part: "commands" }),
+    );
+    const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
+    this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ part: "telemetry" }));
+    this.store.onAlarm((a) => this.telemetry.alarm(a));
+  }
+
+  /** Part ids restart with every run; run + part id is unique on this station. */
+  get runId(): string {
+    return this.store.runId;
+  }
+
+  /** The periodic `metrics` message. */
+  metrics(): Record<string, unknown> {
+    const c = this.tracker.counters;
+    return {
+      triggered: c.triggered,
+      accepted: c.accepted,
+      rejected: c.rejected,
+      failsafe: c.failsafe(),
+      in_flight: this.tracker.inFlight(),
+      paused: this.pipeline.paused,
+      store: this.store.stats(),
+      outbox: { published: this.drainer.published, failures: this.drainer.failures },
+      commands: this.commands.counts,
+    };
   }
 
   addSettledListener(listener: (p: SettledPart) => void): void {
@@ -117,6 +157,8 @@ export class App {
     await step("store", () => this.store.open());
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
+    await step("commands", () => this.commands.start());
+    this.telemetry.start();
     this.engineInfo = await step("engine", () => this.engine.load());
     this.log.info({ engine: this.engineInfo }, `model ${this.engineInfo.name} ${this.engineInfo.version} loaded on ${this.engineInfo.backend}`);
     await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
@@ -154,6 +196,7 @@ export class App {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
     }
     this.drainer.stop();
+    this.telemetry.stop();
     await this.publisher.close();
     await this.store.close();
     this.gpio.safe();
@@ -205,6 +248,26 @@ export class App {
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function buildStore(config: Config, log: Logger): Store {
+  const r = config.records;
+  switch (r.type) {
+    case "memory":
+      return new MemoryStore(r.batch_ms);
+    case "sqlite":
+      return new SqliteStore(sqliteStoreOptions(config.data_dir, r), log.child({ part: "records" }));
+  }
+}
+
+function buildPublisher(config: Config, log: Logger): Publisher {
+  const p = config.publish;
+  switch (p.type) {
+    case "memory":
+      return new MemoryPublisher();
+    case "mqtt":
+      return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ part: "mqtt" }));
+  }
 }
 
 function buildCamera(config: Config): Camera {

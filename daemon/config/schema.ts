@@ -194,20 +194,78 @@ const actuation = z
   })
   .strict();
 
-const records = z
+/** `type` may be left out of records/publish: memory is the default implementation. */
+const memoryByDefault = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) && !("type" in v) ? { ...v, type: "memory" } : v);
+
+const memoryRecords = z
   .object({
-    type: z.literal("memory").default("memory"),
+    type: z.literal("memory"),
     batch_ms: positiveMs(10_000).default(100),
   })
   .strict();
 
-const publish = z
+const sqliteRecords = z
   .object({
-    type: z.literal("memory").default("memory"),
+    type: z.literal("sqlite"),
+    batch_ms: positiveMs(10_000).default(100),
+    file: z.string().min(1).default("records.sqlite"),
+    snapshot_dir: z.string().min(1).default("snapshots"),
+    busy_timeout_ms: ms(600_000).default(5000),
+    journal_size_limit_mb: z.number().int().min(1).max(4096).default(64),
+    max_pending_rows: z.number().int().min(100).max(10_000_000).default(50_000),
+    outbox_max_rows: z.number().int().min(100).max(100_000_000).default(1_000_000),
+    retry_ms: positiveMs(600_000).default(1000),
+    retention: z
+      .object({
+        max_age_days: z.number().min(0.01).max(36_500).default(90),
+        max_db_mb: z.number().min(1).max(1_000_000).default(2048),
+        max_snapshot_mb: z.number().min(0).max(10_000_000).default(4096),
+        check_s: z.number().int().min(1).max(86_400).default(300),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const records = z.preprocess(memoryByDefault, z.discriminatedUnion("type", [memoryRecords, sqliteRecords]));
+
+const memoryPublish = z
+  .object({
+    type: z.literal("memory"),
     max_in_flight: z.number().int().min(1).max(1000).default(32),
     password: secretRef.optional(),
   })
   .strict();
+
+const mqttPublish = z
+  .object({
+    type: z.literal("mqtt"),
+    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, "must be an mqtt://, mqtts://, ws:// or wss:// URL"),
+    client_id: z.string().min(1).max(128).optional(),
+    protocol: z.enum(["auto", "5", "3.1.1"]).default("auto"),
+    tls: z
+      .object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+      .strict()
+      .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: "cert and key must be given together", path: ["cert"] })
+      .optional(),
+    username: z.string().min(1).max(256).optional(),
+    password: secretRef.optional(),
+    keepalive_s: z.number().int().min(0).max(65_535).default(30),
+    reconnect_ms: positiveMs(600_000).default(2000),
+    connect_timeout_ms: positiveMs(600_000).default(10_000),
+    max_in_flight: z.number().int().min(1).max(1000).default(32),
+    metrics_interval_s: z.number().int().min(1).max(86_400).default(10),
+    commands: z
+      .object({
+        allow: z.array(z.string().min(1).max(128)).default([]),
+        max_payload_bytes: z.number().int().min(64).max(1_048_576).default(4096),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const publish = z.preprocess(memoryByDefault, z.discriminatedUnion("type", [memoryPublish, mqttPublish]));
 
 const lifecycle = z
   .object({

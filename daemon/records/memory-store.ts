@@ -9,6 +9,7 @@ export class MemoryStore implements Store {
   readonly kind = "memory";
   readonly runId = Date.now().toString(36);
   readonly inspections: SettledPart[] = [];
+  readonly alarms: Alarm[] = [];
   private queue: Array<{ part: SettledPart; outbox: OutboxMessage[] }> = [];
   private outbox: OutboxEntry[] = [];
   private seq = 0;
@@ -49,6 +50,10 @@ export class MemoryStore implements Store {
 
   onAlarm(_listener: (alarm: Alarm) => void): void {
     // Memory never fills up: no alarms to report.
+  }
+
+  recordAlarm(alarm: Alarm): void {
+    this.alarms.push(alarm);
   }
 
   stats(): StoreStats {

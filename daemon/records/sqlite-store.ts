@@ -85,7 +85,7 @@ export class SqliteStore implements Store {
     this.send({ t: "delete", seqs });
   }
 
-  /** Keeps an alarm raised elsewhere (broker, camera...) in the alarms table. */
+  /** Keeps an alarm raised elsewhere in the alarms table (written with the next batch). */
   recordAlarm(alarm: Alarm): void {
     this.send({ t: "alarm", alarm });
   }

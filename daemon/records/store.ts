@@ -60,7 +60,10 @@ export interface Store {
   outboxDelete(seqs: number[]): void;
   /** Called when new outbox entries may be available. */
   onOutbox(listener: () => void): void;
+  /** Alarms the store raises itself (disk full, backlog dropped...). */
   onAlarm(listener: (alarm: Alarm) => void): void;
+  /** Keeps an alarm raised elsewhere (actuation, broker...) on record. */
+  recordAlarm(alarm: Alarm): void;
   stats(): StoreStats;
   close(): Promise<void>;
 }

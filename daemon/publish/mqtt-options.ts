@@ -1,0 +1,27 @@
+import type { Config } from "../config/schema.js";
+import type { MqttPublisherOptions } from "./mqtt-publisher.js";
+import { statusPayload } from "./telemetry.js";
+import { topic } from "./topics.js";
+
+type MqttConfig = Extract<Config["publish"], { type: "mqtt" }>;
+
+/** `password` arrives here already resolved from its secret reference (config/secrets.ts). */
+export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublisherOptions {
+  const s = config.station;
+  return {
+    url: m.url,
+    clientId: m.client_id ?? `edge-inspect-${s.site}-${s.line}-${s.device}`,
+    username: m.username,
+    password: m.password,
+    caFile: m.tls?.ca,
+    certFile: m.tls?.cert,
+    keyFile: m.tls?.key,
+    keepaliveS: m.keepalive_s,
+    reconnectMs: m.reconnect_ms,
+    connectTimeoutMs: m.connect_timeout_ms,
+    protocol: m.protocol,
+    statusTopic: topic(s, "status"),
+    onlinePayload: () => statusPayload("online"),
+    offlinePayload: () => statusPayload("offline"),
+  };
+}

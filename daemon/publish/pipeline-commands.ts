@@ -1,0 +1,32 @@
+import { EdgeError } from "../util/errors.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
+import type { CommandTarget } from "./commands.js";
+
+/**
+ * Commands as the running line offers them. Pausing stops free-run frames
+ * from becoming parts; triggered parts are always judged (and fail safe), so
+ * pause can never let a part pass unjudged.
+ */
+export function pipelineCommandTarget(pipeline: Pipeline): CommandTarget {
+  const unavailable = (what: string) => async (): Promise<never> => {
+    throw new EdgeError("E_CMD_UNAVAILABLE", `${what} is not available on this station`);
+  };
+  return {
+    pause: () => {
+      pipeline.paused = true;
+    },
+    resume: () => {
+      pipeline.paused = false;
+    },
+    defectClasses: () => pipeline.labels.filter((l) => l !== pipeline.decideSettings.okLabel),
+    setThreshold: (cls, value) => {
+      const s = pipeline.decideSettings;
+      pipeline.decideSettings = cls === undefined ? { ...s, threshold: value } : { ...s, thresholds: { ...s.thresholds, [cls]: value } };
+      return { threshold: pipeline.decideSettings.threshold, thresholds: pipeline.decideSettings.thresholds };
+    },
+    testReject: unavailable("a test reject pulse"),
+    snapshot: unavailable("snapshot"),
+    reloadConfig: unavailable("reload-config"),
+    swapModel: unavailable("swap-model"),
+  };
+}
