@@ -7,6 +7,8 @@ import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
 import { formatSummary } from "./pipeline/run-stats.js";
 import { EXIT, USAGE } from "./cli/usage.js";
+import { cmdDefects } from "./cli/defects.js";
+import { cmdStats } from "./cli/stats.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -119,6 +121,10 @@ async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case "check-config":
         return cmdCheckConfig(rest);
+      case "defects":
+        return cmdDefects(rest);
+      case "stats":
+        return cmdStats(rest);
       case "version":
       case "--version":
         process.stdout.write(`edge-inspect ${VERSION}\n`);

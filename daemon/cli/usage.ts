@@ -30,6 +30,8 @@ Inspection station daemon: camera, defect model, reject actuator, records, MQTT.
 Commands:
   run            run the station (see 'edge-inspect run --help')
   check-config   validate a config file
+  defects        list rejected parts from the records database
+  stats          parts, reject rates, fail-safe counts, latency from the records
   version        print the version
 
 ${EXIT_TEXT}`,
