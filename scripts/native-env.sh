@@ -8,3 +8,11 @@ export OPENCV_BIN_DIR="${OPENCV_BIN_DIR:-/usr/bin}"
 # onnxruntime-node: the CPU binaries ship in the package; its postinstall would
 # fetch CUDA ones (also set in .npmrc for a plain `npm ci`).
 export ONNXRUNTIME_NODE_INSTALL=skip
+# node-gyp runs make on one core unless told otherwise.
+export JOBS=max
+# node-gyp must build against the installed Node's headers, never download
+# them: point it at them when npm has not been told already.
+if [ -z "$(npm config get nodedir 2>/dev/null | grep -v '^undefined$')" ]; then
+  node_prefix="$(dirname "$(dirname "$(command -v node)")")"
+  [ -f "$node_prefix/include/node/node.h" ] && export npm_config_nodedir="$node_prefix"
+fi

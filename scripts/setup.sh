@@ -44,17 +44,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # --- node modules ------------------------------------------------------------
-# npm ci only when the lock file or Node's ABI changed: it wipes node_modules
-# and would rebuild every native binding.
+# Installs only when the lock file, Node's ABI or the system OpenCV changed.
+# A fresh checkout gets `npm ci`; an existing node_modules is updated in place
+# with `npm install`, which keeps the native bindings already built (the
+# OpenCV one takes minutes) unless they themselves changed.
 source scripts/native-env.sh
 stamp=node_modules/.edge-inspect-installed
-want="$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  say "installing node modules (npm ci)"
+install_key() {
+  echo "$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules) opencv-$(pkg-config --modversion opencv4)"
+}
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(install_key)" ]; then
   t0=$(date +%s)
-  npm ci --no-audit --no-fund --loglevel=error >&2
-  echo "$want" > "$stamp"
-  say "node modules installed in $(( $(date +%s) - t0 ))s"
+  if [ -d node_modules ] && [ -f node_modules/.package-lock.json ]; then
+    say "updating node modules (npm install)"
+    npm install --no-audit --no-fund --loglevel=error >&2
+  else
+    say "installing node modules (npm ci; the OpenCV binding compiles for a few minutes)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+  # The lock file may have been normalised by npm install: stamp what is there now.
+  install_key > "$stamp"
+  say "node modules ready in $(( $(date +%s) - t0 ))s"
 fi
 
 # --- build -------------------------------------------------------------------
