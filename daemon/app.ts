@@ -8,8 +8,13 @@ import { WorkerEngine, type WorkerEngineOptions } from "./inference/worker-engin
 import type { SimulatedBackendOptions } from "./inference/simulated-backend.js";
 import type { Gpio } from "./actuation/gpio.js";
 import { SimulatedGpio } from "./actuation/simulated-gpio.js";
-import { RejectActuator } from "./actuation/reject-actuator.js";
-import { PartTracker } from "./actuation/tracker.js";
+import { OnoffGpio } from "./actuation/onoff-gpio.js";
+import { GpiodGpio } from "./actuation/gpiod-gpio.js";
+import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
+import type { PartTracker } from "./actuation/tracker.js";
+import type { Alarms } from "./actuation/alarms.js";
+import { GpioTrigger } from "./trigger/gpio-trigger.js";
+import type { Encoder } from "./trigger/encoder.js";
 import type { Store } from "./records/store.js";
 import { MemoryStore } from "./records/memory-store.js";
 import { SqliteStore } from "./records/sqlite-store.js";
@@ -62,7 +67,7 @@ export class App {
   private readonly trigger: Trigger | undefined;
   private engine: Engine;
   private engineInfo: EngineInfo | undefined;
-  private readonly actuator: RejectActuator;
+  private readonly actuation: LineActuation;
   private readonly drainer: OutboxDrainer;
   private readonly notify: SdNotify;
   private watchdog: Watchdog | undefined;
@@ -76,21 +81,14 @@ export class App {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.notify = new SdNotify(env);
-    this.gpio = parts.gpio ?? new SimulatedGpio();
+    this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
     this.publisher = parts.publisher ?? buildPublisher(config, log);
     this.camera = parts.camera ?? buildCamera(config);
-    this.trigger = parts.trigger ?? buildTrigger(config);
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
-    const a = config.actuation;
-    this.actuator = new RejectActuator(this.gpio.output({ name: a.reject.name, activeLow: a.reject.active_low }), a.pulse_ms, a.min_gap_ms);
-    this.tracker = new PartTracker(
-      { travelMs: config.line.travel_ms, decisionMarginMs: config.line.decision_margin_ms, failsafeAction: config.line.failsafe.action },
-      this.actuator,
-      () => this.engineInfo?.version ?? "none",
-      (p) => this.onSettled(p),
-      log.child({ part: "tracker" }),
-    );
+    this.actuation = new LineActuation(config, this.gpio, () => this.engineInfo?.version ?? "none", (p) => this.onSettled(p), log);
+    this.tracker = this.actuation.tracker;
+    this.trigger = parts.trigger ?? buildTrigger(config, this.gpio, this.actuation.encoder);
     this.pipeline = new Pipeline(
       {
         mode: config.line.mode,
@@ -140,6 +138,11 @@ export class App {
     };
   }
 
+  /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
+  get alarms(): Alarms {
+    return this.actuation.alarms;
+  }
+
   addSettledListener(listener: (p: SettledPart) => void): void {
     this.settledListeners.push(listener);
   }
@@ -153,7 +156,9 @@ export class App {
         throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
       }
     };
-    // Outputs are already at their safe level: Gpio.output() starts them there.
+    // Outputs are already at their safe level: Gpio.output() starts them there;
+    // the reject scheduler's thread takes its lines before anything can make a part.
+    await step("actuation", () => this.actuation.start());
     await step("store", () => this.store.open());
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
@@ -199,6 +204,7 @@ export class App {
     this.telemetry.stop();
     await this.publisher.close();
     await this.store.close();
+    await this.actuation.stop();
     this.gpio.safe();
     await this.gpio.close();
     this.notify.close();
@@ -211,7 +217,7 @@ export class App {
   /** Last-resort path for signals and crashes: outputs to their safe level, synchronously. */
   emergencySafe(): void {
     try {
-      this.actuator.stop();
+      this.actuation.emergencySafe();
     } finally {
       this.gpio.safe();
     }
@@ -278,12 +284,26 @@ function buildCamera(config: Config): Camera {
   }
 }
 
-function buildTrigger(config: Config): Trigger | undefined {
+function buildTrigger(config: Config, gpio: Gpio, encoder: Encoder | undefined): Trigger | undefined {
   const t = config.trigger;
   if (!t) return undefined;
   switch (t.type) {
     case "simulated":
       return new SimulatedTrigger(t.rate_hz, t.jitter_ms);
+    case "gpio":
+      return new GpioTrigger(gpio.input(inputSpec(t.input, t.edge)), t.debounce_ms, encoder);
+  }
+}
+
+function buildGpio(config: Config): Gpio {
+  const g = config.actuation.gpio;
+  switch (g.type) {
+    case "simulated":
+      return new SimulatedGpio();
+    case "onoff":
+      return new OnoffGpio();
+    case "gpiod":
+      return new GpiodGpio(g.chip);
   }
 }
 

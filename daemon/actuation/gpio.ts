@@ -1,23 +1,71 @@
-export interface OutputSpec {
+/** A line on a chip: a sysfs number (onoff), a line offset or line name (libgpiod). */
+export type Pin = number | string;
+
+export interface LineSpec {
   name: string;
-  /** The actuator is energised by a low level. */
+  /** Absent for simulated lines, which are known by name only. */
+  pin?: Pin;
+  /** The device is energised (or the sensor reports) by a low level. */
   activeLow: boolean;
 }
 
-/** One output line; `set(true)` energises the actuator whatever the wiring polarity. */
+export interface OutputSpec extends LineSpec {
+  /** Logical state at start (normally the safe one). */
+  initial: boolean;
+  /** Logical state that de-energises the device; safe() goes there. */
+  safe: boolean;
+}
+
+export type EdgeChoice = "rising" | "falling" | "both";
+
+export interface InputSpec extends LineSpec {
+  /** Which logical transitions are reported (rising = becoming active). */
+  edge: EdgeChoice;
+}
+
+export interface InputEdge {
+  active: boolean;
+  /** When the edge happened, on the process clock (util/clock nowMs). */
+  tMs: number;
+}
+
+/** One output line; `set(true)` energises the device whatever the wiring polarity. */
 export interface OutputLine {
   readonly name: string;
   set(active: boolean): void;
 }
 
+export interface InputLine {
+  readonly name: string;
+  /** Logical state now (true = active). */
+  read(): boolean;
+  watch(listener: (edge: InputEdge) => void): void;
+}
+
 /**
- * A GPIO chip. Outputs start at their safe (de-energised) level; safe() puts
- * every output there at once and must work from signal and crash handlers,
- * so it is synchronous.
+ * What a worker thread needs to drive an output itself (the reject
+ * scheduler's thread). Plain data: it crosses postMessage.
+ */
+export type WorkerOutput =
+  | { type: "simulated"; name: string; buffer: SharedArrayBuffer; index: number; activeLow: boolean; safe: boolean }
+  | { type: "sysfs"; name: string; valuePath: string; safe: boolean }
+  | { type: "gpiod"; name: string; chip: string; pin: Pin; activeLow: boolean; initial: boolean; safe: boolean };
+
+/**
+ * A GPIO chip. safe() puts every output this thread can reach at its safe
+ * level at once and must work from signal and crash handlers, so it is
+ * synchronous. workerOutput() prepares a line that another thread drives.
  */
 export interface Gpio {
   readonly kind: string;
   output(spec: OutputSpec): OutputLine;
+  workerOutput(spec: OutputSpec): WorkerOutput;
+  input(spec: InputSpec): InputLine;
   safe(): void;
   close(): Promise<void>;
+}
+
+/** Whether a logical transition is one the spec asked for. */
+export function edgeWanted(edge: EdgeChoice, active: boolean): boolean {
+  return edge === "both" || (edge === "rising") === active;
 }

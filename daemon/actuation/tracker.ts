@@ -1,53 +1,99 @@
 import type { Logger } from "../util/log.js";
 import { nowMs } from "../util/clock.js";
 import type { TriggerEvent } from "../trigger/trigger.js";
+import type { Encoder } from "../trigger/encoder.js";
 import { Counters } from "../pipeline/counters.js";
 import { outcomeReason, type FailsafeReason, type Judgement, type Part, type SettledPart } from "../pipeline/part.js";
-import type { RejectActuator } from "./reject-actuator.js";
+import type { RejectScheduler } from "./reject-scheduler.js";
+import type { PulseResult } from "./scheduler-protocol.js";
+import type { Alarms } from "./alarms.js";
 
 export interface TrackerSettings {
-  travelMs: number;
-  decisionMarginMs: number;
+  /** Positions in ms (time) or encoder counts (encoder). */
+  tracking: "time" | "encoder";
+  /** Trigger to the nearest ejector, in the tracking unit. */
+  travel: number;
+  /** The verdict must be in this far before the nearest ejector, in the tracking unit. */
+  decisionMargin: number;
+  /** Trigger to ejector in ms: the time estimate of an encoder part's ejection while the belt speed is unknown. */
+  travelMsEstimate: number;
   failsafeAction: "reject" | "accept";
+  /** Which reject station (index) takes a rejected part. */
+  stationFor(judgement: Judgement): number;
+}
+
+interface Entry {
+  part: Part;
+  timer?: NodeJS.Timeout;
+  /** Encoder tracking: the count by which the verdict must be in. */
+  decideByCount?: number;
 }
 
 /**
- * Every part in flight, from its trigger until it has passed the ejector.
- * A part without a verdict at its decision deadline gets the fail-safe
- * action; a part is counted accepted or rejected only once its actuation is
- * done, so at every moment triggered = accepted + rejected + inFlight.
+ * Every part in flight, from its trigger until the reject scheduler reports
+ * what happened at its ejector. A part without a verdict at its decision
+ * deadline gets the fail-safe action; the scheduler applies it itself when no
+ * decision reached it by the ejector.
+ *
+ * The books: triggered = accepted + rejected + in_flight at every moment. A
+ * part that went past the ejector without the action it called for (its
+ * pulse could not fire in its window, or it was undecided under fail-safe
+ * accept) is *escaped*: it is in `accepted`, because that is where it went,
+ * and also counted in `escaped`, with an alarm.
  */
 export class PartTracker {
   readonly counters = new Counters();
-  private readonly parts = new Map<number, { part: Part; timer: NodeJS.Timeout }>();
+  private readonly parts = new Map<number, Entry>();
   private nextId = 1;
   private idleWaiters: Array<() => void> = [];
+  private readonly pulseListeners: Array<(p: SettledPart, station: number) => void> = [];
 
   constructor(
     private readonly settings: TrackerSettings,
-    private readonly actuator: RejectActuator,
+    private readonly scheduler: RejectScheduler,
+    private readonly encoder: Encoder | undefined,
     private readonly modelVersion: () => string,
     private readonly onSettled: (p: SettledPart) => void,
+    private readonly alarms: Alarms,
     private readonly log: Logger,
-  ) {}
+  ) {
+    scheduler.onResult((r) => this.onResult(r));
+    scheduler.onFailure((why) => this.escapeAll(why));
+    if (settings.tracking === "encoder") encoder?.onCount((n) => this.countDeadlines(n));
+  }
 
   inFlight(): number {
     return this.parts.size;
   }
 
+  /** Called with every part that got a reject pulse (for confirmation sensors). */
+  onPulse(listener: (p: SettledPart, station: number) => void): void {
+    this.pulseListeners.push(listener);
+  }
+
   create(ev: TriggerEvent): Part {
-    const ejectAtMs = ev.tMs + this.settings.travelMs;
-    const part: Part = {
-      id: this.nextId++,
-      tTriggerMs: ev.tMs,
-      decideByMs: ejectAtMs - this.settings.decisionMarginMs,
-      ejectAtMs,
-      stages: {},
-    };
-    if (ev.encoder !== undefined) part.encoder = ev.encoder;
+    const s = this.settings;
+    const entry: Entry = { part: { id: this.nextId++, tTriggerMs: ev.tMs, decideByMs: 0, ejectAtMs: 0, stages: {} } };
+    const part = entry.part;
     this.counters.triggered++;
-    const timer = setTimeout(() => this.deadline(part), Math.max(0, part.decideByMs - nowMs()));
-    this.parts.set(part.id, { part, timer });
+    if (s.tracking === "encoder") {
+      const at = ev.encoder ?? this.encoder?.count() ?? 0;
+      part.encoder = at;
+      const speed = this.encoder?.countsPerMs() ?? 0;
+      const travelMs = speed > 0 ? s.travel / speed : s.travelMsEstimate;
+      part.ejectAtMs = ev.tMs + travelMs;
+      part.decideByMs = part.ejectAtMs - (s.decisionMargin / s.travel) * travelMs;
+      entry.decideByCount = at + s.travel - s.decisionMargin;
+      this.parts.set(part.id, entry);
+      this.scheduler.arm(part.id, at);
+    } else {
+      if (ev.encoder !== undefined) part.encoder = ev.encoder;
+      part.ejectAtMs = ev.tMs + s.travel;
+      part.decideByMs = part.ejectAtMs - s.decisionMargin;
+      entry.timer = setTimeout(() => this.failSafe(part, "late", "no verdict by the decision deadline"), Math.max(0, part.decideByMs - nowMs()));
+      this.parts.set(part.id, entry);
+      this.scheduler.arm(part.id, ev.tMs);
+    }
     return part;
   }
 
@@ -57,9 +103,10 @@ export class PartTracker {
       this.counters.lateVerdicts++;
       return;
     }
-    if (nowMs() > part.decideByMs) {
+    const late = this.lateness(part);
+    if (late !== undefined) {
       this.counters.lateVerdicts++;
-      this.failSafe(part, "late", `verdict ${judgement.verdict} came ${(nowMs() - part.decideByMs).toFixed(1)} ms after the deadline`);
+      this.failSafe(part, "late", `verdict ${judgement.verdict} came ${late} after the deadline`);
       return;
     }
     part.stages.total = nowMs() - part.tTriggerMs;
@@ -88,28 +135,63 @@ export class PartTracker {
     return ok;
   }
 
-  private deadline(part: Part): void {
-    this.failSafe(part, "late", "no verdict by the decision deadline");
+  private lateness(part: Part): string | undefined {
+    const entry = this.parts.get(part.id);
+    if (entry?.decideByCount !== undefined) {
+      const n = this.encoder?.count() ?? 0;
+      return n > entry.decideByCount ? `${n - entry.decideByCount} encoder counts` : undefined;
+    }
+    const t = nowMs();
+    return t > part.decideByMs ? `${(t - part.decideByMs).toFixed(1)} ms` : undefined;
+  }
+
+  private countDeadlines(n: number): void {
+    for (const e of this.parts.values()) {
+      if (e.decideByCount === undefined || e.decideByCount >= n) break;
+      if (!e.part.judgement) this.failSafe(e.part, "late", "no verdict by the decision deadline (encoder)");
+    }
   }
 
   private commit(part: Part, judgement: Judgement): void {
     part.judgement = judgement;
     const entry = this.parts.get(part.id);
-    if (entry) clearTimeout(entry.timer);
+    if (entry?.timer) clearTimeout(entry.timer);
     if (judgement.verdict === "unknown") this.counters.failsafeByReason[judgement.failsafe ?? "error"]++;
     const reject = judgement.verdict === "reject" || (judgement.verdict === "unknown" && this.settings.failsafeAction === "reject");
-    if (reject) {
-      void this.actuator.pulse(part.ejectAtMs).then((tPulse) => this.settle(part, judgement, "rejected", tPulse));
-    } else {
-      const t = setTimeout(() => this.settle(part, judgement, "accepted"), Math.max(0, part.ejectAtMs - nowMs()));
-      if (entry) entry.timer = t;
-    }
+    this.scheduler.decide(part.id, reject ? this.settings.stationFor(judgement) : -1);
   }
 
-  private settle(part: Part, judgement: Judgement, outcome: "accepted" | "rejected", tPulseMs?: number): void {
-    if (!this.parts.delete(part.id)) return;
+  private onResult(r: PulseResult): void {
+    const entry = this.parts.get(r.id);
+    if (!entry) return;
+    const part = entry.part;
+    if (!part.judgement) {
+      // The scheduler acted alone: no decision, not even the fail-safe, reached it in time.
+      part.judgement = { verdict: "unknown", findings: [], failsafe: "late", detail: "no decision reached the reject scheduler by the ejector" };
+      this.counters.failsafeByReason.late++;
+      if (entry.timer) clearTimeout(entry.timer);
+    }
+    if (r.outcome === "escaped") {
+      this.counters.escaped++;
+      this.alarms.raise("escaped", `part ${part.id} escaped: ${r.why ?? "not rejected in its window"}`, { part: part.id });
+      this.settle(entry, "accepted", `escaped:${outcomeReason(part.judgement)}`);
+      return;
+    }
+    const settled = this.settle(entry, r.outcome, outcomeReason(part.judgement), r.tOnMs);
+    if (settled && r.outcome === "rejected") for (const l of this.pulseListeners) l(settled, r.station);
+  }
+
+  private escapeAll(why: string): void {
+    if (this.parts.size === 0) return;
+    this.alarms.raise("scheduler-failed", `${why}: ${this.parts.size} parts in flight cannot be ejected`);
+    for (const entry of [...this.parts.values()]) this.onResult({ id: entry.part.id, outcome: "escaped", station: -1, auto: false, why });
+  }
+
+  private settle(entry: Entry, outcome: "accepted" | "rejected", reason: string, tPulseMs?: number): SettledPart | undefined {
+    const part = entry.part;
+    if (!this.parts.delete(part.id)) return undefined;
+    if (entry.timer) clearTimeout(entry.timer);
     const c = this.counters;
-    const reason = outcomeReason(judgement);
     if (outcome === "rejected") {
       c.rejected++;
       c.rejectedByReason[reason] = (c.rejectedByReason[reason] ?? 0) + 1;
@@ -117,7 +199,7 @@ export class PartTracker {
       c.accepted++;
     }
     this.checkInvariant();
-    const settled: SettledPart = { ...part, judgement, outcome, reason, tSettledMs: nowMs(), modelVersion: this.modelVersion() };
+    const settled: SettledPart = { ...part, judgement: part.judgement!, outcome, reason, tSettledMs: nowMs(), modelVersion: this.modelVersion() };
     if (tPulseMs !== undefined) settled.tPulseMs = tPulseMs;
     try {
       this.onSettled(settled);
@@ -129,5 +211,6 @@ export class PartTracker {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+    return settled;
   }
 }

@@ -140,6 +140,17 @@ const folderCamera = z
 
 const camera = z.discriminatedUnion("type", [syntheticCamera, v4l2Camera, gstreamerCamera, urlCamera, fileCamera, folderCamera]);
 
+/** sysfs gpio number (onoff), or line offset / line name on the chip (gpiod); simulated lines need none. */
+const pin = z.union([z.number().int().min(0).max(100_000), z.string().min(1).max(64)]);
+
+const inputLine = z
+  .object({
+    name: identifier,
+    pin: pin.optional(),
+    active_low: z.boolean().default(false),
+  })
+  .strict();
+
 const simulatedTrigger = z
   .object({
     type: z.literal("simulated"),
@@ -148,7 +159,16 @@ const simulatedTrigger = z
   })
   .strict();
 
-const trigger = z.discriminatedUnion("type", [simulatedTrigger]);
+const gpioTrigger = z
+  .object({
+    type: z.literal("gpio"),
+    input: inputLine,
+    edge: z.enum(["rising", "falling"]).default("rising"),
+    debounce_ms: ms(1000).default(5),
+  })
+  .strict();
+
+const trigger = z.discriminatedUnion("type", [simulatedTrigger, gpioTrigger]);
 
 const simulatedEngine = z
   .object({
@@ -181,16 +201,66 @@ const decide = z
 const gpioLine = z
   .object({
     name: identifier,
+    pin: pin.optional(),
     active_low: z.boolean().default(false),
+    /** The de-energised state, taken at stop, on errors and signals. */
+    safe: z.enum(["inactive", "active"]).default("inactive"),
+    initial: z.enum(["safe", "inactive", "active"]).default("safe"),
   })
   .strict();
 
+const gpioDriver = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("simulated") }).strict(),
+  z.object({ type: z.literal("onoff") }).strict(),
+  z.object({ type: z.literal("gpiod"), chip: z.string().min(1).max(64).default("gpiochip0") }).strict(),
+]);
+
+const rejectConfirm = z
+  .object({
+    input: inputLine,
+    within_ms: positiveMs(10_000).default(300),
+  })
+  .strict();
+
+const bin = z
+  .object({
+    output: gpioLine,
+    classes: z.array(identifier).min(1),
+    travel_ms: positiveMs(60_000).optional(),
+    travel_mm: z.number().positive().max(100_000).optional(),
+    pulse_ms: positiveMs(2000).optional(),
+    min_gap_ms: ms(2000).optional(),
+    confirm: rejectConfirm.optional(),
+    bin_full: inputLine.optional(),
+  })
+  .strict();
+
+const tracking = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("time") }).strict(),
+  z
+    .object({
+      type: z.literal("encoder"),
+      input: inputLine,
+      counts_per_mm: z.number().positive().max(1000),
+      travel_mm: z.number().positive().max(100_000),
+      decision_margin_mm: z.number().min(0).max(100_000).default(10),
+      window_mm: z.number().min(0).max(1000).default(5),
+    })
+    .strict(),
+]);
+
 const actuation = z
   .object({
-    gpio: z.discriminatedUnion("type", [z.object({ type: z.literal("simulated") }).strict()]).default({ type: "simulated" }),
+    gpio: gpioDriver.default({ type: "simulated" }),
+    tracking: tracking.default({ type: "time" }),
     reject: gpioLine.default({ name: "reject" }),
-    pulse_ms: positiveMs(2000).default(40),
+    pulse_ms: positiveMs(2000).default(15),
     min_gap_ms: ms(2000).default(5),
+    window_ms: ms(1000).default(10),
+    confirm: rejectConfirm.optional(),
+    bin_full: inputLine.optional(),
+    line_stop: gpioLine.optional(),
+    bins: z.array(bin).max(15).default([]),
   })
   .strict();
 
@@ -267,6 +337,34 @@ const mqttPublish = z
 
 const publish = z.preprocess(memoryByDefault, z.discriminatedUnion("type", [memoryPublish, mqttPublish]));
 
+const httpRole = z.enum(["viewer", "operator"]);
+
+/**
+ * Operator review server. On by default on loopback only: exposing it on a
+ * network interface is a deliberate `host` setting, best with auth and TLS.
+ */
+const http = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    auth: z
+      .object({
+        /** Basic auth, for browsers. */
+        users: z.array(z.object({ name: z.string().min(1).max(64).regex(/^[^:]+$/, "must not contain ':'"), password: secretRef, role: httpRole }).strict()).default([]),
+        /** Bearer tokens, for Prometheus and scripts. */
+        tokens: z.array(z.object({ token: secretRef, role: httpRole }).strict()).default([]),
+        /** Role of a request without credentials; when left out: viewer without users and tokens, refused with them. */
+        anonymous: z.enum(["none", "viewer", "operator"]).optional(),
+      })
+      .strict()
+      .default({}),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    /** How often the live view is refreshed over server-sent events (one event per interval, whatever the line rate). */
+    live_interval_ms: z.number().int().min(100).max(10_000).default(500),
+  })
+  .strict();
+
 const lifecycle = z
   .object({
     stop_timeout_ms: positiveMs(600_000).default(10_000),
@@ -289,6 +387,7 @@ export const configSchema = z
     records: records.default({}),
     publish: publish.default({}),
     lifecycle: lifecycle.default({}),
+    http: http.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -304,6 +403,24 @@ export const configSchema = z
         });
       }
     }
+    const a = c.actuation;
+    const lines = [a.reject, a.line_stop, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
+    if (a.tracking.type === "encoder" && a.tracking.decision_margin_mm >= a.tracking.travel_mm) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "tracking", "decision_margin_mm"], message: "must be smaller than travel_mm" });
+    }
+    const seen = new Set<string>();
+    for (const l of lines) {
+      if (!l) continue;
+      if (seen.has(l.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation"], message: `GPIO line name '${l.name}' is used twice` });
+      seen.add(l.name);
+    }
+    a.bins.forEach((b, i) => {
+      const unit = a.tracking.type === "encoder" ? "travel_mm" : "travel_ms";
+      if (b[unit] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "bins", i, unit], message: `required with ${a.tracking.type} tracking` });
+      b.classes.forEach((cls, j) => {
+        if (!c.engine.labels.includes(cls)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "bins", i, "classes", j], message: `'${cls}' is not one of the engine's labels (${c.engine.labels.join(", ")})` });
+      });
+    });
     if (!c.engine.labels.includes(c.decide.ok_label)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -317,3 +434,4 @@ export type Config = z.infer<typeof configSchema>;
 export type CameraConfig = Config["camera"];
 export type TriggerConfig = NonNullable<Config["trigger"]>;
 export type EngineConfig = Config["engine"];
+export type HttpConfig = Config["http"];

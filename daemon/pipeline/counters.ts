@@ -11,6 +11,8 @@ export class Counters {
   ) as Record<FailsafeReason, number>;
   /** Verdicts that arrived after their part had already failed safe. */
   lateVerdicts = 0;
+  /** Parts that passed the ejector without the action they called for; included in `accepted` (see PartTracker). */
+  escaped = 0;
   /** Free-run frames not taken because the line was saturated (never parts). */
   framesDropped = 0;
   invariantViolations = 0;

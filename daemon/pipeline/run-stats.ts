@@ -15,6 +15,8 @@ export interface Summary {
   failsafe: number;
   failsafe_by_reason: Record<string, number>;
   in_flight: number;
+  /** Part of `accepted`: went past the ejector without the action they called for. */
+  escaped: number;
   invariant_ok: boolean;
   late_verdicts: number;
   frames_dropped: number;
@@ -69,6 +71,7 @@ export class RunStats {
       failsafe: c.failsafe(),
       failsafe_by_reason: { ...c.failsafeByReason },
       in_flight: inFlight,
+      escaped: c.escaped,
       invariant_ok: invariantOk,
       late_verdicts: c.lateVerdicts,
       frames_dropped: c.framesDropped,
