@@ -1,5 +1,6 @@
 import type { Frame } from "../capture/camera.js";
 import type { Finding } from "../pipeline/part.js";
+import type { Thresholds } from "./model-package.js";
 
 export interface EngineInfo {
   name: string;
@@ -7,6 +8,19 @@ export interface EngineInfo {
   labels: string[];
   /** What actually computes: e.g. "onnxruntime/cpu", "tfjs/wasm", "simulated". */
   backend: string;
+  /** Set for a model package: what the App takes its decision settings from. */
+  package?: PackageInfo;
+}
+
+export interface PackageInfo {
+  dir: string;
+  variant: string;
+  precision: string;
+  head: "classify" | "detect";
+  okLabel: string;
+  thresholds: Thresholds;
+  /** How the runtime was chosen: providers or backends tried and why they were passed over. */
+  notes: string[];
 }
 
 export type EngineOutput =

@@ -1,0 +1,179 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { EdgeError, errorMessage } from "../util/errors.js";
+import { manifestSchema, type InputSpec, type Manifest } from "./manifest.js";
+
+export type EngineKind = "onnx" | "tfjs";
+
+export interface Thresholds {
+  default: number;
+  perClass: Record<string, number>;
+}
+
+/** A package whose every file was read and checked; the runtimes only ever see these bytes. */
+export interface ModelPackage {
+  dir: string;
+  manifest: Manifest;
+  variant: string;
+  engine: EngineKind;
+  precision: string;
+  /** The manifest's input with the variant's overrides applied. */
+  input: InputSpec;
+  /** Path of the variant's model file, relative to the package. */
+  model: string;
+  /** Verified contents by path relative to the package. */
+  files: ReadonlyMap<string, Buffer>;
+  thresholds: Thresholds;
+}
+
+export interface PackageSelection {
+  /** A variant name from the manifest; by default default_variant, else the first for the engine. */
+  variant?: string;
+  /** The engine the caller runs: a variant for another engine is refused. */
+  engine?: EngineKind;
+}
+
+/**
+ * Reads and checks a model package (docs/model-package.md): manifest schema,
+ * labels, shapes, and the size and sha256 of every listed file. It returns
+ * all of it or throws a coded EdgeError; nothing half-checked escapes:
+ *   E_MODEL_MANIFEST  unreadable or invalid model.yaml, file not listed
+ *   E_MODEL_FILE      a listed file is missing or unreadable
+ *   E_MODEL_TRUNCATED a file is shorter than listed
+ *   E_MODEL_HASH      a file's size or sha256 differs from the manifest
+ *   E_MODEL_LABELS    labels, ok_label, thresholds or golden names disagree
+ *   E_MODEL_SHAPE     the input shape contradicts layout or colour
+ *   E_MODEL_VARIANT   no such variant, or it is for another engine
+ */
+export function loadModelPackage(dir: string, sel: PackageSelection = {}): ModelPackage {
+  const root = resolve(dir);
+  const manifest = readManifest(root);
+  const { name: variant, spec } = pickVariant(manifest, sel);
+  const engine = spec.engine ?? manifest.engine;
+  const input: InputSpec = { ...manifest.input, ...spec.input };
+  checkLabels(manifest);
+  checkInput(input, `variants.${variant}`);
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const [what, path] of [["variants." + variant + ".model", spec.model], ...manifest.golden.map((g, i) => [`golden.${i}.image`, g.image])]) {
+    if (!listed.has(path!)) throw new EdgeError("E_MODEL_MANIFEST", `${root}: ${what}: '${path}' is not listed in files`);
+  }
+  const files = new Map<string, Buffer>();
+  for (const f of manifest.files) files.set(f.path, readChecked(root, f));
+  const { default: def, ...perClass } = manifest.thresholds;
+  return {
+    dir: root,
+    manifest,
+    variant,
+    engine,
+    precision: spec.precision ?? manifest.precision,
+    input,
+    model: spec.model,
+    files,
+    thresholds: { default: def ?? 0.5, perClass },
+  };
+}
+
+function readManifest(root: string): Manifest {
+  const file = join(root, "model.yaml");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new EdgeError("E_MODEL_MANIFEST", `${file}: cannot read: ${errorMessage(err)}`);
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new EdgeError("E_MODEL_MANIFEST", `${file}: YAML: ${e.message.split("\n")[0]} (line ${e.linePos?.[0]?.line ?? "?"})`);
+  }
+  const parsed = manifestSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const node = doc.getIn(i.path, true) as { range?: [number, number] } | undefined;
+      const line = node?.range ? ` (line ${lc.linePos(node.range[0]).line})` : "";
+      return `${i.path.join(".") || "(top level)"}: ${i.message}${line}`;
+    });
+    throw new EdgeError("E_MODEL_MANIFEST", `${file}: ${problems.length} problem(s)\n${problems.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+function pickVariant(m: Manifest, sel: PackageSelection): { name: string; spec: Manifest["variants"][string] } {
+  const engineOf = (name: string) => m.variants[name]!.engine ?? m.engine;
+  const names = Object.keys(m.variants);
+  let name = sel.variant;
+  if (name === undefined) {
+    const preferred = m.default_variant && (!sel.engine || engineOf(m.default_variant) === sel.engine) ? m.default_variant : undefined;
+    name = preferred ?? names.find((n) => !sel.engine || engineOf(n) === sel.engine);
+    if (name === undefined) throw new EdgeError("E_MODEL_VARIANT", `${m.name}: no variant for engine ${sel.engine} (variants: ${names.join(", ")})`);
+  }
+  const spec = m.variants[name];
+  if (!spec) throw new EdgeError("E_MODEL_VARIANT", `${m.name}: no variant '${name}' (variants: ${names.join(", ")})`);
+  if (sel.engine && engineOf(name) !== sel.engine) {
+    throw new EdgeError("E_MODEL_VARIANT", `${m.name}: variant '${name}' is for engine ${engineOf(name)}, not ${sel.engine}`);
+  }
+  if (m.default_variant && !m.variants[m.default_variant]) {
+    throw new EdgeError("E_MODEL_VARIANT", `${m.name}: default_variant '${m.default_variant}' is not one of the variants`);
+  }
+  return { name, spec };
+}
+
+function checkLabels(m: Manifest): void {
+  const bad = (path: string, why: string) => new EdgeError("E_MODEL_LABELS", `${m.name}: ${path}: ${why}`);
+  const seen = new Set<string>();
+  for (const l of m.labels) {
+    if (seen.has(l)) throw bad("labels", `'${l}' appears twice`);
+    seen.add(l);
+  }
+  const known = `(labels: ${m.labels.join(", ")})`;
+  if (!seen.has(m.ok_label)) throw bad("ok_label", `'${m.ok_label}' is not one of the labels ${known}`);
+  for (const cls of Object.keys(m.thresholds)) {
+    if (cls !== "default" && !seen.has(cls)) throw bad(`thresholds.${cls}`, `not one of the labels ${known}`);
+  }
+  m.golden.forEach((g, i) => {
+    if (!seen.has(g.expect)) throw bad(`golden.${i}.expect`, `'${g.expect}' is not one of the labels ${known}`);
+  });
+  if (m.head.type === "classify" && m.head.top_k > m.labels.length) throw bad("head.top_k", `${m.head.top_k} is more than the ${m.labels.length} labels`);
+}
+
+/** Channels the model's colour order implies. */
+export function channelsOf(input: InputSpec): number {
+  return input.color === "GRAY" ? 1 : 3;
+}
+
+/** [height, width] of the model input, from the manifest's shape and layout. */
+export function inputSize(input: InputSpec): [number, number] {
+  const [h, w] = input.layout === "NCHW" ? [input.shape[2], input.shape[3]] : [input.shape[1], input.shape[2]];
+  return [h as number, w as number];
+}
+
+function checkInput(input: InputSpec, where: string): void {
+  const bad = (why: string) => new EdgeError("E_MODEL_SHAPE", `${where}: input: ${why}`);
+  const c = channelsOf(input);
+  const [cDim, hDim, wDim] = input.layout === "NCHW" ? [1, 2, 3] : [3, 1, 2];
+  if (input.shape[cDim] !== c) throw bad(`shape ${JSON.stringify(input.shape)} (${input.layout}) must have ${c} channel(s) for color ${input.color}`);
+  for (const d of [hDim, wDim]) {
+    if (typeof input.shape[d] !== "number") throw bad(`shape ${JSON.stringify(input.shape)}: height and width must be fixed numbers`);
+  }
+  for (const k of ["mean", "std"] as const) {
+    const n = input.normalize[k].length;
+    if (n !== 1 && n !== c) throw new EdgeError("E_MODEL_MANIFEST", `${where}: input.normalize.${k}: ${n} values for ${c} channel(s)`);
+  }
+}
+
+function readChecked(root: string, f: Manifest["files"][number]): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(join(root, f.path));
+  } catch (err) {
+    throw new EdgeError("E_MODEL_FILE", `${join(root, f.path)}: cannot read: ${errorMessage(err)}`);
+  }
+  if (data.length < f.bytes) throw new EdgeError("E_MODEL_TRUNCATED", `${f.path}: truncated: ${data.length} of ${f.bytes} bytes`);
+  if (data.length !== f.bytes) throw new EdgeError("E_MODEL_HASH", `${f.path}: ${data.length} bytes, the manifest says ${f.bytes}`);
+  const sha = createHash("sha256").update(data).digest("hex");
+  if (sha !== f.sha256) throw new EdgeError("E_MODEL_HASH", `${f.path}: sha256 ${sha} does not match the manifest (${f.sha256})`);
+  return data;
+}

@@ -1,0 +1,102 @@
+import { cv, type Mat } from "./opencv.js";
+import { EdgeError } from "../util/errors.js";
+import type { InputSpec } from "../inference/manifest.js";
+import { channelsOf, inputSize } from "../inference/model-package.js";
+
+/** A rectangle in frame pixels. */
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Maps model-input pixels back to frame pixels:
+ * frameX = (inputX - padX) / scaleX + offsetX (and likewise for y).
+ */
+export interface InputTransform {
+  scaleX: number;
+  scaleY: number;
+  padX: number;
+  padY: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+export type InputTensor = Float32Array | Uint8Array;
+
+/** Wraps a packed BGR frame as a Mat. */
+export function frameMat(frame: { width: number; height: number; data: Uint8Array }): Mat {
+  if (frame.data.length !== frame.width * frame.height * 3) {
+    throw new EdgeError("E_FRAME", `frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${frame.width * frame.height * 3}`);
+  }
+  const buf = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+  return new cv.Mat(buf, frame.height, frame.width, cv.CV_8UC3);
+}
+
+/** Elements one image occupies in the model's input tensor. */
+export function imageElements(input: InputSpec): number {
+  const [h, w] = inputSize(input);
+  return h * w * channelsOf(input);
+}
+
+export function allocInput(input: InputSpec, images: number): InputTensor {
+  const n = imageElements(input) * images;
+  return input.dtype === "uint8" ? new Uint8Array(n) : new Float32Array(n);
+}
+
+/**
+ * Crops `region` of a BGR frame and writes it into `out` at image slot
+ * `slot`, exactly as the model expects it: resized (stretched or
+ * letterboxed), in the model's colour order, normalised
+ * ((x * scale - mean) / std, one OpenCV convertTo per channel) and laid out
+ * NCHW or NHWC. Returns the transform back to frame pixels.
+ */
+export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: InputTensor, slot: number): InputTransform {
+  if (region.x < 0 || region.y < 0 || region.w < 1 || region.h < 1 || region.x + region.w > src.cols || region.y + region.h > src.rows) {
+    throw new EdgeError("E_PREPROCESS", `region [${region.x}, ${region.y}, ${region.w}, ${region.h}] is outside the ${src.cols}x${src.rows} frame`);
+  }
+  const [H, W] = inputSize(input);
+  const crop = region.x === 0 && region.y === 0 && region.w === src.cols && region.h === src.rows ? src : src.getRegion(new cv.Rect(region.x, region.y, region.w, region.h));
+  let sized: Mat;
+  const t: InputTransform = { scaleX: W / region.w, scaleY: H / region.h, padX: 0, padY: 0, offsetX: region.x, offsetY: region.y };
+  if (input.resize === "letterbox") {
+    const s = Math.min(W / region.w, H / region.h);
+    const nw = Math.min(W, Math.round(region.w * s));
+    const nh = Math.min(H, Math.round(region.h * s));
+    const padX = Math.floor((W - nw) / 2);
+    const padY = Math.floor((H - nh) / 2);
+    const v = input.pad_value;
+    sized = crop
+      .resize(nh, nw, 0, 0, cv.INTER_LINEAR)
+      .copyMakeBorder(padY, H - nh - padY, padX, W - nw - padX, cv.BORDER_CONSTANT, new cv.Vec3(v, v, v));
+    Object.assign(t, { scaleX: s, scaleY: s, padX, padY });
+  } else {
+    sized = crop.resize(H, W, 0, 0, cv.INTER_LINEAR);
+  }
+  const colored =
+    input.color === "RGB" ? sized.cvtColor(cv.COLOR_BGR2RGB) : input.color === "GRAY" ? sized.cvtColor(cv.COLOR_BGR2GRAY) : sized;
+  const c = channelsOf(input);
+  const per = H * W * c;
+  if (input.dtype === "uint8") {
+    // Integer inputs take the pixels as they are: normalisation is inside such models.
+    if (input.layout === "NHWC" || c === 1) out.set(colored.getData(), slot * per);
+    else colored.splitChannels().forEach((ch, i) => out.set(ch.getData(), slot * per + i * H * W));
+    return t;
+  }
+  const { scale, mean, std } = input.normalize;
+  const planes = (c === 1 ? [colored] : colored.splitChannels()).map((ch, i) => {
+    const m = mean[mean.length === 1 ? 0 : i]!;
+    const s = std[std.length === 1 ? 0 : i]!;
+    return ch.convertTo(cv.CV_32F, scale / s, -m / s);
+  });
+  const f32 = (m: Mat) => {
+    const b = m.getData();
+    // A typed-array view needs 4-byte alignment; a pooled Buffer may not have it.
+    return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer);
+  };
+  if (input.layout === "NCHW" || c === 1) planes.forEach((p, i) => out.set(f32(p), slot * per + i * H * W));
+  else out.set(f32(new cv.Mat(planes)), slot * per);
+  return t;
+}
