@@ -1,4 +1,5 @@
 import type { Benchmark } from "./harness.js";
+import { recordsBenchmark } from "./records.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark];

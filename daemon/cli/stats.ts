@@ -39,6 +39,10 @@ export function cmdStats(args: string[], out: NodeJS.WritableStream = process.st
   return 0;
 }
 
+function ms(v: number | null): string {
+  return v === null ? "-" : `${v.toFixed(2)} ms`;
+}
+
 function text(s: StationStats): string {
   const pct = (n: number) => `${(100 * n).toFixed(2)}%`;
   const share = (n: number) => (s.parts === 0 ? "" : ` (${pct(n / s.parts)})`);
@@ -50,7 +54,7 @@ function text(s: StationStats): string {
     ...Object.entries(s.rejected_by_reason).map(([k, n]) => `  ${k.padEnd(20)} ${n}${share(n)}`),
     `fail-safe ${Object.values(s.failsafe).reduce((a, b) => a + b, 0)}`,
     ...Object.entries(s.failsafe).map(([k, n]) => `  ${k.padEnd(20)} ${n}`),
-    `latency   p50 ${s.latency_ms.p50 ?? "-"} ms, p95 ${s.latency_ms.p95 ?? "-"} ms, p99 ${s.latency_ms.p99 ?? "-"} ms, max ${s.latency_ms.max ?? "-"} ms`,
+    `latency   p50 ${ms(s.latency_ms.p50)}, p95 ${ms(s.latency_ms.p95)}, p99 ${ms(s.latency_ms.p99)}, max ${ms(s.latency_ms.max)}`,
     `alarms    ${s.alarms}`,
   ];
   return lines.join("\n") + "\n";
