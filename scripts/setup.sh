@@ -3,14 +3,17 @@
 # system packages, node modules, build. Fast when everything is in place.
 #   scripts/setup.sh          what the daemon needs to run
 #   scripts/setup.sh --test   also what the test suite needs
+#   scripts/setup.sh --tools  also what the model tools (models/) need: PyTorch, ONNX
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_tools=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --tools) want_tools=1 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$arg'" >&2; exit 64 ;;
   esac
 done
@@ -22,6 +25,9 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # libopencv-dev check is skipped when pkg-config already finds opencv4.
 run_pkgs=(g++ make python3 pkg-config)
 test_pkgs=(mosquitto chromium)
+# Training and quantization only (the daemon never needs Python): Debian's
+# CPU PyTorch and onnx, used through /usr/bin/python3.
+tools_pkgs=(python3-torch python3-onnx python3-numpy python3-yaml)
 source scripts/system-packages.sh
 pkg-config --exists opencv4 2>/dev/null || run_pkgs+=(libopencv-dev)
 
@@ -29,6 +35,9 @@ missing=()
 for p in "${run_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "$want_test" = 1 ]; then
   for p in "${test_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+fi
+if [ "$want_tools" = 1 ]; then
+  for p in "${tools_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,66 @@
+"""
+Step 4: float and int8 side by side on the held-out test split.
+  python3 models/train/evaluate.py --model DIR
+Reads DIR/train.json and DIR/onnxruntime.json (run-onnx's logits and latency
+for both models, measured through onnxruntime-node), writes
+DIR/evaluation.json and prints the report with the acceptance checks.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metrics import format_report, report  # noqa: E402
+
+# What a shipped inspection model must reach on held-out parts.
+TARGETS = {
+    "int8 defective recall >= 99%": lambda e: e["int8"]["recall_defective"] >= 0.99,
+    "int8 false-reject rate <= 1%": lambda e: e["int8"]["false_reject_rate"] <= 0.01,
+    "int8 accuracy within 1 point of float": lambda e: e["comparison"]["accuracy_delta"] >= -0.01,
+    "int8 file <= 30% of float": lambda e: e["comparison"]["size_ratio"] <= 0.30,
+    "int8 latency <= 40% of float": lambda e: e["comparison"]["latency_ratio"] <= 0.40,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    a = ap.parse_args()
+    paths = {n: os.path.join(a.model, f) for n, f in [("train", "train.json"), ("ort", "onnxruntime.json")]}
+    for name, p in paths.items():
+        if not os.path.isfile(p):
+            sys.exit(f"evaluate: {p} not found: run the {'train' if name == 'train' else 'evaluate'} step first")
+    with open(paths["train"]) as f:
+        meta = json.load(f)
+    with open(paths["ort"]) as f:
+        ort = json.load(f)
+    labels, ok_label, thresholds = meta["labels"], meta["ok_label"], meta["thresholds"]
+    truth = np.array(ort["labels"])
+    out = {"dataset": meta["dataset"], "split": ort["split"], "thresholds": thresholds,
+           "latency": f"onnxruntime-node, {ort['threads']} thread, one image per run, median"}
+    for variant in ("float", "int8"):
+        m = ort["models"][variant]
+        r = report(np.array(m["logits"]), truth, labels, ok_label, thresholds)
+        r["latency_ms"] = round(m["latency_ms"]["median"], 4)
+        r["size_bytes"] = m["size_bytes"]
+        out[variant] = r
+        print(f"--- {variant}: {m['file']}, {m['size_bytes']} bytes, {r['latency_ms']} ms\n{format_report(r)}")
+    out["comparison"] = {
+        "accuracy_delta": out["int8"]["accuracy"] - out["float"]["accuracy"],
+        "size_ratio": out["int8"]["size_bytes"] / out["float"]["size_bytes"],
+        "latency_ratio": out["int8"]["latency_ms"] / out["float"]["latency_ms"],
+    }
+    out["checks"] = {name: bool(check(out)) for name, check in TARGETS.items()}
+    c = out["comparison"]
+    print(f"int8 vs float: accuracy {c['accuracy_delta']*100:+.2f} points, size {c['size_ratio']*100:.1f}%, latency {c['latency_ratio']*100:.1f}%")
+    for name, ok in out["checks"].items():
+        print(f"  {'pass' if ok else 'MISS'}  {name}")
+    with open(os.path.join(a.model, "evaluation.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

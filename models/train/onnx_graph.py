@@ -1,0 +1,126 @@
+"""
+Writes the folded layers as ONNX (opset 13, which Debian's onnx 1.12 checks
+and every onnxruntime runs): once in float, once as int8 QDQ.
+
+The QDQ form is the one onnxruntime fuses into integer kernels: every conv
+and the final Gemm read DequantizeLinear(int8 weight, per-channel scale) and
+DequantizeLinear(int32 bias, input scale x weight scale), and their input is
+a QuantizeLinear/DequantizeLinear pair with a calibrated uint8 scale. ReLU is
+not written in the int8 graph: the uint8 quantizer after each conv has zero
+point 0, so it clamps at zero exactly as ReLU would.
+"""
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+INPUT, OUTPUT = "input", "logits"
+
+
+def _model(nodes, inits, h, w, num_classes, name):
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [1, 3, h, w])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [1, num_classes])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, producer_name="edge-inspect models/train", opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    return model
+
+
+def _conv_attrs(layer):
+    k = layer["w"].shape[2]
+    p = layer["pad"]
+    return dict(kernel_shape=[k, k], strides=[layer["stride"]] * 2, pads=[p, p, p, p], group=layer["groups"])
+
+
+def _pool_kernel(layers, hw):
+    """The feature map size at the pooling layer: a MaxPool over all of it is a global max pool onnxruntime runs in uint8."""
+    h, w = hw
+    for layer in layers:
+        if layer["kind"] == "conv":
+            k, s, p = layer["w"].shape[2], layer["stride"], layer["pad"]
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    return [h, w]
+
+
+def write_float(layers, path, hw):
+    nodes, inits, x = [], [], INPUT
+    pool = _pool_kernel(layers, hw)
+    for i, layer in enumerate(layers):
+        y = OUTPUT if i == len(layers) - 1 else f"t{i}"
+        if layer["kind"] == "maxpool":
+            nodes.append(helper.make_node("MaxPool", [x], [f"{y}_pool"], kernel_shape=pool))
+            nodes.append(helper.make_node("Flatten", [f"{y}_pool"], [y], axis=1))
+        else:
+            inits += [numpy_helper.from_array(layer["w"].astype(np.float32), f"w{i}"), numpy_helper.from_array(layer["b"].astype(np.float32), f"b{i}")]
+            if layer["kind"] == "conv":
+                nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"{y}_conv" if layer["relu"] else y], **_conv_attrs(layer)))
+                if layer["relu"]:
+                    nodes.append(helper.make_node("Relu", [f"{y}_conv"], [y]))
+            else:
+                nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [y], transB=1))
+        x = y
+    onnx.save(_model(nodes, inits, *hw, layers[-1]["w"].shape[0], "inspect_float"), path)
+
+
+def quantize_weight(w):
+    """Symmetric per-output-channel int8: scale = max|w| / 127, zero point 0."""
+    flat = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+    scale = np.where(flat > 0, flat / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.round(w / scale.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def write_qdq(layers, act_scales, path, hw):
+    """
+    `act_scales[i]` is the calibrated uint8 scale of layer i's input (zero
+    point 0: the model input is >= 0 and every later input follows a ReLU,
+    which that quantizer applies).
+    """
+    nodes, inits, x = [], [], INPUT
+    pool = _pool_kernel(layers, hw)
+    scalar = lambda v, name, dtype=np.float32: inits.append(numpy_helper.from_array(np.array(v, dtype=dtype), name))
+    for i, layer in enumerate(layers):
+        last = i == len(layers) - 1
+        y = OUTPUT if last else f"t{i}"
+        s_in = float(act_scales[i])
+        scalar(s_in, f"s{i}")
+        scalar(0, f"z{i}", np.uint8)
+        nodes.append(helper.make_node("QuantizeLinear", [x, f"s{i}", f"z{i}"], [f"{y}_q"]))
+        nodes.append(helper.make_node("DequantizeLinear", [f"{y}_q", f"s{i}", f"z{i}"], [f"{y}_in"]))
+        if layer["kind"] == "maxpool":
+            # DQ -> pool -> Q (with the next layer's scale): onnxruntime runs
+            # it as a uint8 max pool. Flatten only moves bytes; the Q/DQ pair
+            # the next layer puts after it is dropped by the fuser.
+            nxt = f"s{i}_pool"
+            scalar(float(act_scales[i + 1]), nxt)
+            nodes.append(helper.make_node("MaxPool", [f"{y}_in"], [f"{y}_pool"], kernel_shape=pool))
+            nodes.append(helper.make_node("QuantizeLinear", [f"{y}_pool", nxt, f"z{i}"], [f"{y}_pool_q"]))
+            nodes.append(helper.make_node("DequantizeLinear", [f"{y}_pool_q", nxt, f"z{i}"], [f"{y}_pool_dq"]))
+            nodes.append(helper.make_node("Flatten", [f"{y}_pool_dq"], [y], axis=1))
+            x = y
+            continue
+        q, ws = quantize_weight(layer["w"])
+        inits += [
+            numpy_helper.from_array(q, f"w{i}_q"),
+            numpy_helper.from_array(ws, f"w{i}_s"),
+            numpy_helper.from_array(np.zeros(len(ws), np.int8), f"w{i}_z"),
+        ]
+        nodes.append(helper.make_node("DequantizeLinear", [f"w{i}_q", f"w{i}_s", f"w{i}_z"], [f"w{i}"], axis=0))
+        bs = (ws * s_in).astype(np.float32)
+        bq = np.round(layer["b"] / bs).astype(np.int32)
+        inits += [
+            numpy_helper.from_array(bq, f"b{i}_q"),
+            numpy_helper.from_array(bs, f"b{i}_s"),
+        ]
+        # No zero point: an int32 one must be 0, which is the default.
+        nodes.append(helper.make_node("DequantizeLinear", [f"b{i}_q", f"b{i}_s"], [f"b{i}"], axis=0))
+        if layer["kind"] == "conv":
+            nodes.append(helper.make_node("Conv", [f"{y}_in", f"w{i}", f"b{i}"], [y], **_conv_attrs(layer)))
+        else:
+            nodes.append(helper.make_node("Gemm", [f"{y}_in", f"w{i}", f"b{i}"], [y], transB=1))
+        x = y
+    onnx.save(_model(nodes, inits, *hw, layers[-1]["w"].shape[0], "inspect_int8"), path)

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/**
+ * Step 5: a trained, quantized and evaluated model folder → a model package
+ * (docs/model-package.md): the ONNX float and int8 files, the TF.js layers
+ * model, golden images, evaluation.json and model.yaml with every file's
+ * sha256 and size.
+ *   package --model DIR --data DIR --out PACKAGE_DIR --name NAME [--version 1.0.0]
+ */
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { cv } from "../../daemon/vision/opencv.js";
+import { readSplit } from "./split-file.js";
+
+const MODEL_FILES = ["model.onnx", "model.int8.onnx", "tfjs/model.json", "tfjs/weights.bin"];
+
+interface TrainMeta {
+  labels: string[];
+  ok_label: string;
+  input: { height: number; width: number; color: "BGR" };
+  input_scale: number;
+  thresholds: Record<string, number>;
+}
+
+function fileEntry(root: string, path: string) {
+  const data = readFileSync(join(root, path));
+  return { path, sha256: createHash("sha256").update(data).digest("hex"), bytes: data.length };
+}
+
+function main(argv: string[]): void {
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string" },
+      name: { type: "string" },
+      version: { type: "string", default: "1.0.0" },
+      reproduce: { type: "string" },
+    },
+    strict: true,
+  });
+  if (!a.model || !a.data || !a.out || !a.name) throw new Error("--model, --data, --out and --name are required");
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(a.model!, f), "utf8");
+    } catch {
+      throw new Error(`${join(a.model!, f)} not found: run the train, quantize and evaluate steps first`);
+    }
+  };
+  const meta = JSON.parse(read("train.json")) as TrainMeta;
+  const evaluation = read("evaluation.json");
+
+  rmSync(a.out, { recursive: true, force: true });
+  for (const f of MODEL_FILES) {
+    mkdirSync(dirname(join(a.out, f)), { recursive: true });
+    copyFileSync(join(a.model, f), join(a.out, f));
+  }
+  writeFileSync(join(a.out, "evaluation.json"), evaluation);
+
+  // Golden images: the first test image of each class; the loader checks
+  // the model still judges them so before it swaps the model in.
+  const { images, labels } = readSplit(a.data, "test");
+  const { width: w, height: h } = meta.input;
+  mkdirSync(join(a.out, "golden"));
+  const golden = meta.labels.map((label, li) => {
+    const idx = labels.indexOf(li);
+    const image = `golden/${label}.png`;
+    cv.imwrite(join(a.out!, image), new cv.Mat(Buffer.from(images[idx]!), h, w, cv.CV_8UC3));
+    return { image, expect: label };
+  });
+
+  const files = [...MODEL_FILES, ...golden.map((g) => g.image)];
+  const manifest = {
+    name: a.name,
+    version: a.version,
+    engine: "onnx",
+    variants: {
+      float32: { model: "model.onnx" },
+      int8: { model: "model.int8.onnx", precision: "int8" },
+      tfjs: { engine: "tfjs", model: "tfjs/model.json", input: { shape: [1, h, w, 3], layout: "NHWC" } },
+    },
+    input: {
+      shape: [1, 3, h, w],
+      layout: "NCHW",
+      dtype: "float32",
+      color: meta.input.color,
+      resize: "stretch",
+      normalize: { scale: meta.input_scale, mean: [0, 0, 0], std: [1, 1, 1] },
+    },
+    labels: meta.labels,
+    ok_label: meta.ok_label,
+    head: { type: "classify", activation: "softmax" },
+    thresholds: meta.thresholds,
+    golden,
+    files: files.map((f) => fileEntry(a.out!, f)),
+  };
+  const header = `# Written by models/train/package.ts; see docs/model-package.md.${a.reproduce ? `\n# Reproduce: ${a.reproduce}` : ""}\n`;
+  writeFileSync(join(a.out, "model.yaml"), header + stringify(manifest, { flow: false }));
+  console.log(`package ${a.out}: ${files.length} files, labels ${meta.labels.join(", ")}`);
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (err) {
+  console.error(`package: ${(err as Error).message}`);
+  process.exit(1);
+}
