@@ -1,5 +1,6 @@
 import type { Benchmark } from "./harness.js";
 import { recordsBenchmark } from "./records.js";
+import { actuationBenchmark } from "./actuation.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark];
