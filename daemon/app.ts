@@ -6,6 +6,8 @@ import { SimulatedTrigger } from "./trigger/simulated-trigger.js";
 import type { Engine, EngineInfo } from "./inference/engine.js";
 import { WorkerEngine, type WorkerEngineOptions } from "./inference/worker-engine.js";
 import type { SimulatedBackendOptions } from "./inference/simulated-backend.js";
+import { packageEngineOptions } from "./inference/package-engine.js";
+import { decideSettings, labelProblems } from "./decide/settings.js";
 import type { Gpio } from "./actuation/gpio.js";
 import { SimulatedGpio } from "./actuation/simulated-gpio.js";
 import { OnoffGpio } from "./actuation/onoff-gpio.js";
@@ -67,6 +69,7 @@ export class App {
   private readonly trigger: Trigger | undefined;
   private engine: Engine;
   private engineInfo: EngineInfo | undefined;
+  private swapping = false;
   private readonly actuation: LineActuation;
   private readonly drainer: OutboxDrainer;
   private readonly notify: SdNotify;
@@ -100,7 +103,7 @@ export class App {
       this.trigger,
       () => this.engine,
       this.tracker,
-      { okLabel: config.decide.ok_label, threshold: config.decide.threshold, thresholds: config.decide.thresholds },
+      decideSettings(config.decide, undefined),
       log.child({ part: "pipeline" }),
     );
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
@@ -166,6 +169,9 @@ export class App {
     this.telemetry.start();
     this.engineInfo = await step("engine", () => this.engine.load());
     this.log.info({ engine: this.engineInfo }, `model ${this.engineInfo.name} ${this.engineInfo.version} loaded on ${this.engineInfo.backend}`);
+    const problems = this.modelProblems(this.engineInfo);
+    if (problems.length > 0) throw new EdgeError("E_CONFIG", `start failed at engine: the config does not fit model ${this.engineInfo.name}:\n${problems.join("\n")}`);
+    this.pipeline.decideSettings = decideSettings(this.config.decide, this.engineInfo);
     await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
     this.state = "running";
     const ready = `running: ${this.config.line.mode}, model ${this.engineInfo.version}`;
@@ -225,6 +231,65 @@ export class App {
 
   summary(): Summary {
     return this.stats.summary(this.tracker.counters, this.tracker.inFlight(), this.tracker.checkInvariant());
+  }
+
+  /**
+   * Hot swap: loads the package in `dir` beside the running model, in its
+   * own worker, where it must pass its checks (hashes, shapes, warm-up,
+   * golden images) and fit the config's class names; then switches between
+   * two parts. The old model answers the parts it already holds and is
+   * closed after. On any failure the running model stays, and the error
+   * says why.
+   */
+  async swapModel(dir: string, variant?: string): Promise<EngineInfo> {
+    const e = this.config.engine;
+    const running = this.engineInfo;
+    const refuse = (code: string, why: string) => {
+      this.log.error({ code, dir }, `model swap refused, keeping ${running?.name ?? "none"} ${running?.version ?? ""}: ${why}`);
+      return new EdgeError(code, `model swap refused, keeping ${running?.name ?? "none"} ${running?.version ?? ""}: ${why}`);
+    };
+    if (this.state !== "running" || !running) throw refuse("E_STATE", `the station is ${this.state}`);
+    if (e.type === "simulated") throw refuse("E_SWAP", "the simulated engine has no model package");
+    if (this.swapping) throw refuse("E_SWAP_BUSY", "another swap is in progress");
+    this.swapping = true;
+    try {
+      const rt = this.config.engine_runtime;
+      const next = new WorkerEngine(
+        packageEngineOptions({ ...e, package: dir, variant: variant ?? e.variant }, { queue: rt.queue, hangTimeoutMs: rt.hang_timeout_ms, loadTimeoutMs: rt.load_timeout_ms }),
+        this.log.child({ part: "engine" }),
+      );
+      let info: EngineInfo;
+      try {
+        info = await next.load();
+        const problems = this.modelProblems(info);
+        if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `the config does not fit it: ${problems.join("; ")}`);
+      } catch (err) {
+        await next.close();
+        throw refuse((err as EdgeError).code ?? "E_MODEL_LOAD", (err as Error).message);
+      }
+      const old = this.engine;
+      // One synchronous step: every part from here on is judged by the new model.
+      this.engine = next;
+      this.engineInfo = info;
+      this.pipeline.labels = info.labels;
+      this.pipeline.decideSettings = decideSettings(this.config.decide, info);
+      this.log.info({ engine: info, previous: running.version }, `model swapped: ${running.name} ${running.version} -> ${info.name} ${info.version} on ${info.backend}`);
+      const until = Date.now() + rt.hang_timeout_ms;
+      while (old.pending() > 0 && Date.now() < until) await delay(5);
+      await old.close();
+      return info;
+    } finally {
+      this.swapping = false;
+    }
+  }
+
+  /** Class names the config uses that the model lacks, as `path: problem`. */
+  private modelProblems(info: EngineInfo): string[] {
+    const d = this.config.decide;
+    const uses = Object.keys(d.thresholds).map((cls) => ({ path: `decide.thresholds.${cls}`, label: cls }));
+    if (d.ok_label !== undefined) uses.push({ path: "decide.ok_label", label: d.ok_label });
+    this.config.actuation.bins.forEach((b, i) => b.classes.forEach((cls, j) => uses.push({ path: `actuation.bins.${i}.classes.${j}`, label: cls })));
+    return labelProblems(info.labels, uses);
   }
 
   private onSettled(p: SettledPart): void {
@@ -315,12 +380,15 @@ function engineOptions(config: Config): WorkerEngineOptions {
     case "simulated": {
       const options: SimulatedBackendOptions = {
         labels: e.labels,
-        okLabel: config.decide.ok_label,
+        okLabel: config.decide.ok_label ?? "ok",
         latencyMs: e.latency_ms,
         errorRate: e.error_rate,
         seed: e.seed,
       };
       return { ...base, module: new URL("./inference/simulated-backend.js", import.meta.url).href, options };
     }
+    case "onnx":
+    case "tfjs":
+      return packageEngineOptions(e, base);
   }
 }

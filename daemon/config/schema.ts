@@ -180,7 +180,41 @@ const simulatedEngine = z
   })
   .strict();
 
-const engine = z.discriminatedUnion("type", [simulatedEngine]);
+/** A model package (docs/model-package.md) on onnxruntime-node. */
+const onnxEngine = z
+  .object({
+    type: z.literal("onnx"),
+    package: z.string().min(1),
+    /** A variant named in the package's model.yaml; by default its default_variant. */
+    variant: identifier.optional(),
+    threads: z
+      .object({
+        /** 0: one per core, onnxruntime's choice. */
+        intra_op: z.number().int().min(0).max(64).default(0),
+        inter_op: z.number().int().min(0).max(64).default(1),
+      })
+      .strict()
+      .default({}),
+    /** Spinning threads answer sooner but burn CPU the line needs on a small board. */
+    spinning: z.boolean().default(false),
+    graph_optimization: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+    /** Tried in order; the first the installed onnxruntime offers wins (logged at start). */
+    providers: z.array(z.enum(["tensorrt", "cuda", "cpu"])).min(1).default(["tensorrt", "cuda", "cpu"]),
+  })
+  .strict();
+
+/** A model package on TF.js. */
+const tfjsEngine = z
+  .object({
+    type: z.literal("tfjs"),
+    package: z.string().min(1),
+    variant: identifier.optional(),
+    /** Tried in order: tensorflow only where @tensorflow/tfjs-node is installed. */
+    backends: z.array(z.enum(["tensorflow", "wasm", "cpu"])).min(1).default(["tensorflow", "wasm", "cpu"]),
+  })
+  .strict();
+
+const engine = z.discriminatedUnion("type", [simulatedEngine, onnxEngine, tfjsEngine]);
 
 const engineRuntime = z
   .object({
@@ -192,8 +226,10 @@ const engineRuntime = z
 
 const decide = z
   .object({
-    ok_label: identifier.default("ok"),
-    threshold: z.number().min(0).max(1).default(0.5),
+    /** Unset: the model package's ok_label, else "ok". */
+    ok_label: identifier.optional(),
+    /** Unset: the model package's default threshold, else 0.5. */
+    threshold: z.number().min(0).max(1).optional(),
     thresholds: z.record(identifier, z.number().min(0).max(1)).default({}),
   })
   .strict();
@@ -394,12 +430,14 @@ export const configSchema = z
     if (c.line.mode === "triggered" && !c.trigger) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["trigger"], message: "required when line.mode is 'triggered'" });
     }
-    for (const cls of Object.keys(c.decide.thresholds)) {
-      if (!c.engine.labels.includes(cls)) {
+    // A model package's labels are known only once it is loaded: App checks them then.
+    const labels = c.engine.type === "simulated" ? c.engine.labels : undefined;
+    for (const cls of labels ? Object.keys(c.decide.thresholds) : []) {
+      if (!labels!.includes(cls)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ["decide", "thresholds", cls],
-          message: `'${cls}' is not one of the engine's labels (${c.engine.labels.join(", ")})`,
+          message: `'${cls}' is not one of the engine's labels (${labels!.join(", ")})`,
         });
       }
     }
@@ -418,14 +456,15 @@ export const configSchema = z
       const unit = a.tracking.type === "encoder" ? "travel_mm" : "travel_ms";
       if (b[unit] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "bins", i, unit], message: `required with ${a.tracking.type} tracking` });
       b.classes.forEach((cls, j) => {
-        if (!c.engine.labels.includes(cls)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "bins", i, "classes", j], message: `'${cls}' is not one of the engine's labels (${c.engine.labels.join(", ")})` });
+        if (labels && !labels.includes(cls)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "bins", i, "classes", j], message: `'${cls}' is not one of the engine's labels (${labels.join(", ")})` });
       });
     });
-    if (!c.engine.labels.includes(c.decide.ok_label)) {
+    const okLabel = c.decide.ok_label ?? "ok";
+    if (labels && !labels.includes(okLabel)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ["decide", "ok_label"],
-        message: `'${c.decide.ok_label}' is not one of the engine's labels (${c.engine.labels.join(", ")})`,
+        message: `'${okLabel}' is not one of the engine's labels (${labels.join(", ")})`,
       });
     }
   });

@@ -109,12 +109,16 @@ export class Pipeline {
   private async judge(part: Part, frame: Frame): Promise<void> {
     part.frameSeq = frame.seq;
     if (frame.truth) part.truth = frame.truth;
+    // The model may be swapped while this part is inferred: it is decided
+    // with the labels and thresholds of the model that judged it.
+    const labels = this.labels;
+    const settings = this.decideSettings;
     try {
       const r = await this.engine().infer(frame);
       part.stages.preprocess = r.preprocessMs;
       part.stages.infer = r.inferMs;
       const t = nowMs();
-      const judgement = decide(r.output, this.labels, this.decideSettings);
+      const judgement = decide(r.output, labels, settings);
       part.stages.decide = nowMs() - t;
       this.tracker.judge(part, judgement);
     } catch (err) {
