@@ -65,6 +65,28 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       CREATE INDEX alarms_time ON alarms (time_ms);
     `,
   },
+  {
+    // Operator review (daemon/http): verdicts on rejected parts for retraining,
+    // alarm acknowledgements, and indexes that keep the defect log's keyset
+    // paging on an index at any table size.
+    version: 2,
+    sql: `
+      CREATE TABLE operator_verdicts (
+        inspection_id INTEGER PRIMARY KEY REFERENCES inspections (id) ON DELETE CASCADE,
+        verdict TEXT NOT NULL CHECK (verdict IN ('confirmed', 'false_reject')),
+        operator TEXT NOT NULL,
+        time_ms INTEGER NOT NULL
+      );
+      CREATE INDEX operator_verdicts_verdict ON operator_verdicts (verdict);
+      CREATE TABLE alarm_acks (
+        alarm_id INTEGER PRIMARY KEY REFERENCES alarms (id) ON DELETE CASCADE,
+        operator TEXT NOT NULL,
+        time_ms INTEGER NOT NULL
+      );
+      CREATE INDEX inspections_rejected_time ON inspections (time_ms, id) WHERE outcome = 'rejected';
+      CREATE INDEX inspections_rejected_reason ON inspections (reason, time_ms, id) WHERE outcome = 'rejected';
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

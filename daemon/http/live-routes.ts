@@ -1,0 +1,48 @@
+import type { FastifyInstance } from "fastify";
+import type { LiveFeed } from "./live-feed.js";
+import type { StationMetrics } from "./metrics.js";
+import { empty, liveFrameQuery, parse } from "./query.js";
+import { httpError } from "./http-error.js";
+import type { Station } from "./station.js";
+
+/** Station health and the live view: /healthz, /metrics, /api/me, /api/live, /api/events, /api/live/frame.jpg. */
+export function registerLiveRoutes(app: FastifyInstance, station: Station, live: LiveFeed, metrics: StationMetrics): void {
+  app.get("/healthz", async (req, reply) => {
+    const h = station.health();
+    const ok = h.state === "running";
+    return reply
+      .code(ok ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send({ status: ok ? "ok" : "unavailable", state: h.state, camera_connected: h.camera.connected, model_version: h.modelVersion });
+  });
+
+  app.get("/metrics", async (req, reply) => {
+    parse(empty, req.query, "parameter");
+    const text = await metrics.text();
+    return reply.header("content-type", metrics.registry.contentType).header("cache-control", "no-store").send(text);
+  });
+
+  app.get("/api/me", async (req) => {
+    parse(empty, req.query, "parameter");
+    return { name: req.principal.name, role: req.principal.role };
+  });
+
+  app.get("/api/live", async (req, reply) => {
+    parse(empty, req.query, "parameter");
+    return reply.header("cache-control", "no-store").send(live.status());
+  });
+
+  app.get("/api/events", async (req, reply) => {
+    parse(empty, req.query, "parameter");
+    if (live.full()) throw httpError(503, "too many live viewers; try again later");
+    reply.hijack();
+    live.subscribe(reply.raw);
+  });
+
+  app.get("/api/live/frame.jpg", async (req, reply) => {
+    parse(liveFrameQuery, req.query, "parameter");
+    const jpeg = live.frame();
+    if (!jpeg) throw httpError(404, "no frame yet: the live view encodes one while it is watched");
+    return reply.header("content-type", "image/jpeg").header("cache-control", "no-store").send(jpeg);
+  });
+}

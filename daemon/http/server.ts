@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
+import type { HttpConfig } from "../config/schema.js";
+import { EdgeError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { Auth, type Principal } from "./auth.js";
+import { httpError } from "./http-error.js";
+import { LiveFeed } from "./live-feed.js";
+import { registerLiveRoutes } from "./live-routes.js";
+import { StationMetrics } from "./metrics.js";
+import { registerPageRoutes } from "./page-routes.js";
+import { ReviewDb, type RecordsLocation } from "./review-db.js";
+import { registerReviewRoutes } from "./review-routes.js";
+import type { Station } from "./station.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+/** Paths open without credentials: the watchdog and load balancers probe it. */
+const OPEN_PATHS = new Set(["/healthz"]);
+const REASONS: Record<number, string> = { 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 503: "unavailable" };
+
+/**
+ * The operator review server: pages, REST API, live events, /metrics and
+ * /healthz. Started after the store (it reads the store's database), stopped
+ * before it.
+ */
+export class HttpServer {
+  private app: FastifyInstance | undefined;
+  private db: ReviewDb | undefined;
+  readonly metrics: StationMetrics;
+  readonly live: LiveFeed;
+
+  constructor(
+    private readonly config: HttpConfig,
+    private readonly station: Station,
+    private readonly records: () => RecordsLocation | undefined,
+    private readonly log: Logger,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    // Both listen from construction on, so they see every part of the run.
+    this.metrics = new StationMetrics(station);
+    this.live = new LiveFeed(station, config.live_interval_ms, log);
+  }
+
+  /** Where it listens once started, e.g. http://127.0.0.1:8080. */
+  url = "";
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const auth = new Auth(c.auth, this.env);
+    const location = this.records();
+    this.db = location ? new ReviewDb(location) : undefined;
+    const app = Fastify({
+      loggerInstance: this.log,
+      // The live view's events and frames would flood the journal.
+      logController: new LogController({ disableRequestLogging: true }),
+      forceCloseConnections: true,
+      bodyLimit: 16 * 1024,
+      ...(c.tls ? { https: { cert: readTls(c.tls.cert, "cert"), key: readTls(c.tls.key, "key") } } : {}),
+    }) as unknown as FastifyInstance;
+    this.app = app;
+    app.decorateRequest("principal", null as unknown as Principal);
+    app.addHook("onRequest", async (req, reply) => {
+      if (OPEN_PATHS.has(req.url)) return;
+      const who = auth.identify(req.headers.authorization);
+      if (!who) {
+        reply.header("www-authenticate", auth.challenge);
+        throw httpError(401, "credentials required");
+      }
+      req.principal = who;
+    });
+    app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      if (status === 500) {
+        // The reason goes to the log; the client gets no stack and no internals.
+        this.log.error({ err: errorMessage(err), url: req.url }, "http request failed");
+        return reply.code(500).send({ error: "internal", message: "internal error; see the daemon's log" });
+      }
+      return reply.code(status).send({ error: REASONS[status] ?? "client_error", message: err.message });
+    });
+    app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}` }));
+    registerLiveRoutes(app, this.station, this.live, this.metrics);
+    registerReviewRoutes(app, () => this.reviewDb());
+    registerPageRoutes(app);
+    try {
+      const address = await app.listen({ host: c.host, port: c.port });
+      this.url = address;
+    } catch (err) {
+      this.db?.close();
+      throw new EdgeError("E_HTTP_LISTEN", `cannot listen on ${c.host}:${c.port}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.log.info({ url: this.url, auth: c.auth.users.length + c.auth.tokens.length > 0, tls: !!c.tls }, `operator review on ${this.url}`);
+  }
+
+  async stop(): Promise<void> {
+    this.live.close();
+    await this.app?.close();
+    this.db?.close();
+    this.db = undefined;
+    this.app = undefined;
+  }
+
+  private reviewDb(): ReviewDb {
+    if (!this.db) throw httpError(503, "records are kept in memory (records.type: memory): there is no defect log to review");
+    return this.db;
+  }
+}
+
+function readTls(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new EdgeError("E_CONFIG", `http.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+  }
+}
+

@@ -1,0 +1,24 @@
+import type { CameraStats } from "../capture/camera.js";
+import type { SettledPart } from "../pipeline/part.js";
+import type { Summary } from "../pipeline/run-stats.js";
+import type { StoreStats } from "../records/store.js";
+import type { FrameRing } from "./frame-ring.js";
+
+/** What the running station tells the review server (App implements it). */
+export interface StationHealth {
+  state: string;
+  paused: boolean;
+  modelVersion: string;
+  camera: CameraStats;
+  /** Frames waiting for the inference worker. */
+  engineQueue: number;
+  inFlight: number;
+  store: StoreStats;
+}
+
+export interface Station {
+  readonly frames: FrameRing;
+  health(): StationHealth;
+  summary(): Summary;
+  addSettledListener(listener: (p: SettledPart) => void): void;
+}
