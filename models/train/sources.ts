@@ -1,6 +1,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { cv, type Mat } from "../../daemon/vision/opencv.js";
+import { allocInput, preprocessInto } from "../../daemon/vision/preprocess.js";
+import type { InputSpec } from "../../daemon/inference/manifest.js";
 import { renderPart, DEFECT_CLASSES } from "../../daemon/capture/synthetic-line.js";
 
 /** One labelled image, already resized to the model's input. */
@@ -20,12 +22,28 @@ export interface InputSize {
 const IMAGE_EXT = new Set([".png", ".jpg", ".jpeg", ".bmp"]);
 
 /**
- * Shrinks a whole frame to the model input. INTER_AREA averages every source
- * pixel, so a 2 px scratch survives a 5x reduction (nearest or bilinear
- * sampling would skip most of it).
+ * Shrinks a whole frame to the model input with the daemon's own
+ * preprocessing (vision/preprocess.ts), so the model trains on exactly the
+ * pixels the station will feed it. The pixels are kept as uint8 BGR; the
+ * package's normalisation (x/255) is applied by the trainer and the engine.
  */
 export function toModelInput(image: Mat, size: InputSize): Buffer {
-  return image.resize(size.height, size.width, 0, 0, cv.INTER_AREA).getData();
+  const spec = modelInputSpec(size);
+  const out = allocInput(spec, 1);
+  preprocessInto(image, { x: 0, y: 0, w: image.cols, h: image.rows }, spec, out, 0);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function modelInputSpec(size: InputSize): InputSpec {
+  return {
+    shape: [1, size.height, size.width, 3],
+    layout: "NHWC",
+    dtype: "uint8",
+    color: "BGR",
+    resize: "stretch",
+    pad_value: 0,
+    normalize: { scale: 1, mean: [0], std: [1] },
+  };
 }
 
 export const SYNTHETIC_LABELS = ["ok", ...DEFECT_CLASSES];
