@@ -9,6 +9,7 @@ import { formatSummary } from "./pipeline/run-stats.js";
 import { EXIT, USAGE } from "./cli/usage.js";
 import { cmdDefects } from "./cli/defects.js";
 import { cmdStats } from "./cli/stats.js";
+import { cmdInfer } from "./cli/infer.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -125,6 +126,8 @@ async function main(argv: string[]): Promise<number> {
         return cmdDefects(rest);
       case "stats":
         return cmdStats(rest);
+      case "infer":
+        return await cmdInfer(rest);
       case "version":
       case "--version":
         process.stdout.write(`edge-inspect ${VERSION}\n`);

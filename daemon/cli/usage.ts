@@ -32,6 +32,7 @@ Commands:
   check-config   validate a config file
   defects        list rejected parts from the records database
   stats          parts, reject rates, fail-safe counts, latency from the records
+  infer          run a model package on image files (try a model before deploying it)
   version        print the version
 
 ${EXIT_TEXT}`,

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import type { CreateBackend } from "./backend.js";
@@ -40,6 +43,11 @@ export const createBackend: CreateBackend = async (raw) => {
       notes.push(`${p}: not in this onnxruntime build`);
       continue;
     }
+    const missing = missingProviderLibrary(p);
+    if (missing) {
+      notes.push(`${p}: ${missing} is not installed (the npm build is CPU-only; see README, GPU on a Jetson)`);
+      continue;
+    }
     try {
       session = await ort.InferenceSession.create(bytes, sessionOptions(o, p));
       chosen = p;
@@ -76,6 +84,19 @@ export const createBackend: CreateBackend = async (raw) => {
   };
   return createPackageBackend(pkg, runtime, notes);
 };
+
+/**
+ * The GPU providers live in shared libraries beside the binding, present
+ * only in a GPU-enabled build; asking onnxruntime for one that is absent
+ * costs seconds and logs native errors, so look first.
+ */
+function missingProviderLibrary(p: OnnxProvider): string | undefined {
+  if (p === "cpu") return undefined;
+  const require = createRequire(import.meta.url);
+  const bin = join(dirname(require.resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch);
+  const lib = `libonnxruntime_providers_${p}.so`;
+  return existsSync(join(bin, lib)) ? undefined : lib;
+}
 
 function sessionOptions(o: OnnxBackendOptions, provider: OnnxProvider): ort.InferenceSession.SessionOptions {
   const spin = o.spinning ? "1" : "0";
