@@ -1,6 +1,7 @@
 import type { Benchmark } from "./harness.js";
 import { recordsBenchmark } from "./records.js";
 import { actuationBenchmark } from "./actuation.js";
+import { inferenceBenchmark } from "./inference.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark];
