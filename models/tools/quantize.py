@@ -64,7 +64,7 @@ class _Builder:
         if b_name:
             b = self.inits[b_name]
             bscale = (x_scale * scale).astype(np.float32)
-            out["b_q"] = self.const(b_name + "_q", np.round(b / bscale).astype(np.int32))
+            out["b_q"] = self.const(b_name + "_q", np.clip(np.round(b / bscale), -2**31, 2**31 - 1).astype(np.int32))
             out["b_scale"] = self.const(b_name + "_scale", bscale)
             out["b_zp"] = self.const(b_name + "_zp", np.zeros_like(bscale, dtype=np.int32))
         return out
@@ -186,3 +186,18 @@ def to_qoperator(model, qparams):
             raise ValueError(f"to_qoperator: operator {n.op_type} is not supported")
     used = {i for n in nodes for i in n.input}
     return b.finish(g.name + "-qop", nodes, used)
+
+
+def fold_identities(model):
+    """Replaces Identity nodes over initializers (torch's export shares equal weights that way) by copies."""
+    inits = {i.name: i for i in model.graph.initializer}
+    keep = []
+    for n in model.graph.node:
+        if n.op_type == "Identity" and n.input[0] in inits:
+            arr = numpy_helper.to_array(inits[n.input[0]])
+            model.graph.initializer.append(numpy_helper.from_array(arr, n.output[0]))
+        else:
+            keep.append(n)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    return model

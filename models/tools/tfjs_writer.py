@@ -124,3 +124,72 @@ def write_graph_model(out_dir, layers, input_hw, channels, quant="float32"):
     nodes.append({"name": "logits", "op": "Identity", "input": [x], "attr": T})
     topology = {"node": nodes, "library": {}, "versions": {"producer": 1286}}
     return _write(out_dir, topology, "graph-model", weights, quant)
+
+
+def write_graph_from_onnx(out_dir, model, quant="float32"):
+    """
+    A TF.js graph model (NHWC) from a float ONNX graph of Conv (plain or
+    depthwise), Relu, Add, GlobalAveragePool, Flatten and Gemm, as torch
+    exports a MobileNet-style network in eval mode (batch norm folded).
+    """
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    inp = model.graph.input[0]
+    dims = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    T = {"T": {"type": "DT_FLOAT"}}
+    nodes = [{"name": "input", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}, "shape": {"shape": {"dim": [{"size": "-1"}, {"size": str(dims[2])}, {"size": str(dims[3])}, {"size": str(dims[1])}]}}}}]
+    weights = []
+    alias = {inp.name: "input"}
+
+    def const(name, arr, dtype="DT_FLOAT"):
+        nodes.append({"name": name, "op": "Const", "attr": {"dtype": {"type": dtype}, "value": {"tensor": {"dtype": dtype, "tensorShape": {"dim": [{"size": str(d)} for d in arr.shape]}}}}})
+        weights.append((name, arr))
+        return name
+
+    for k, n in enumerate(model.graph.node):
+        at = {a.name: (list(a.ints) if a.ints else a.i) for a in n.attribute}
+        x = alias.get(n.input[0], n.input[0])
+        name = f"n{k}_{n.op_type}"
+        if n.op_type == "Conv":
+            w, b = inits[n.input[1]], inits[n.input[2]]
+            s = at.get("strides", [1, 1])
+            pt, pl, pb, pr = at.get("pads", [0, 0, 0, 0])
+            if any((pt, pl, pb, pr)):
+                p = const(f"{name}/paddings", np.array([[0, 0], [pt, pb], [pl, pr], [0, 0]], dtype=np.int32), "DT_INT32")
+                nodes.append({"name": f"{name}/pad", "op": "Pad", "input": [x, p], "attr": {**T, "Tpaddings": {"type": "DT_INT32"}}})
+                x = f"{name}/pad"
+            group = at.get("group", 1)
+            conv_attr = {**T, "strides": _ints([1, s[0], s[1], 1]), "padding": _s("VALID"), "data_format": _s("NHWC"), "dilations": _ints([1, 1, 1, 1])}
+            if group == 1:
+                f = const(f"{name}/kernel", w.transpose(2, 3, 1, 0).astype(np.float32).copy())
+                nodes.append({"name": f"{name}/conv", "op": "Conv2D", "input": [x, f], "attr": conv_attr})
+            elif group == w.shape[0] and w.shape[1] == 1:
+                f = const(f"{name}/kernel", w.transpose(2, 3, 0, 1).astype(np.float32).copy())
+                nodes.append({"name": f"{name}/conv", "op": "DepthwiseConv2dNative", "input": [x, f], "attr": conv_attr})
+            else:
+                raise ValueError("write_graph_from_onnx: grouped convolution other than depthwise")
+            bb = const(f"{name}/bias", b.astype(np.float32))
+            nodes.append({"name": name, "op": "BiasAdd", "input": [f"{name}/conv", bb], "attr": {**T, "data_format": _s("NHWC")}})
+        elif n.op_type == "Relu":
+            nodes.append({"name": name, "op": "Relu", "input": [x], "attr": T})
+        elif n.op_type == "Add":
+            nodes.append({"name": name, "op": "AddV2", "input": [x, alias.get(n.input[1], n.input[1])], "attr": T})
+        elif n.op_type == "GlobalAveragePool":
+            axes = const(f"{name}/axes", np.array([1, 2], dtype=np.int32), "DT_INT32")
+            nodes.append({"name": name, "op": "Mean", "input": [x, axes], "attr": {**T, "Tidx": {"type": "DT_INT32"}, "keep_dims": {"b": False}}})
+        elif n.op_type == "Flatten":
+            alias[n.output[0]] = x  # the Mean above already gives [batch, channels]
+            continue
+        elif n.op_type == "Gemm":
+            w, b = inits[n.input[1]], inits[n.input[2]]
+            wm = const(f"{name}/kernel", (w.T if at.get("transB", 0) else w).astype(np.float32).copy())
+            nodes.append({"name": f"{name}/matmul", "op": "MatMul", "input": [x, wm], "attr": {**T, "transpose_a": {"b": False}, "transpose_b": {"b": False}}})
+            bb = const(f"{name}/bias", b.astype(np.float32))
+            nodes.append({"name": name, "op": "BiasAdd", "input": [f"{name}/matmul", bb], "attr": {**T, "data_format": _s("NHWC")}})
+        else:
+            raise ValueError(f"write_graph_from_onnx: operator {n.op_type} is not supported")
+        alias[n.output[0]] = name
+    nodes.append({"name": "logits", "op": "Identity", "input": [alias[model.graph.output[0].name]], "attr": T})
+    topology = {"node": nodes, "library": {}, "versions": {"producer": 1286}}
+    return _write(out_dir, topology, "graph-model", weights, quant)
