@@ -45,7 +45,7 @@ export const createBackend: CreateBackend = async (raw) => {
     }
     const missing = missingProviderLibrary(p);
     if (missing) {
-      notes.push(`${p}: ${missing} is not installed (the npm build is CPU-only; see README, GPU on a Jetson)`);
+      notes.push(`${p}: ${missing} is not installed (the npm build is CPU-only; see docs/model-package.md, GPU on a Jetson)`);
       continue;
     }
     try {
