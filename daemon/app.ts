@@ -34,6 +34,10 @@ import { Pipeline } from "./pipeline/pipeline.js";
 import { RunStats, type Summary } from "./pipeline/run-stats.js";
 import type { SettledPart } from "./pipeline/part.js";
 import { SdNotify } from "./lifecycle/sd-notify.js";
+import { HttpServer } from "./http/server.js";
+import { FrameSampler } from "./http/frame-sampler.js";
+import type { RecordsLocation } from "./http/review-db.js";
+import type { StationHealth } from "./http/station.js";
 import { Watchdog } from "./lifecycle/watchdog.js";
 import type { Logger } from "./util/log.js";
 import { EdgeError } from "./util/errors.js";
@@ -76,6 +80,9 @@ export class App {
   private watchdog: Watchdog | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private settledListeners: Array<(p: SettledPart) => void> = [];
+  /** A few frames kept until their verdict, so the live view shows the one a verdict was made on. */
+  readonly frames: FrameSampler;
+  readonly http: HttpServer | undefined;
 
   constructor(
     readonly config: Config,
@@ -87,7 +94,8 @@ export class App {
     this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
     this.publisher = parts.publisher ?? buildPublisher(config, log);
-    this.camera = parts.camera ?? buildCamera(config);
+    this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
+    this.camera = this.frames.tap(parts.camera ?? buildCamera(config));
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
     this.actuation = new LineActuation(config, this.gpio, () => this.engineInfo?.version ?? "none", (p) => this.onSettled(p), log);
     this.tracker = this.actuation.tracker;
@@ -107,6 +115,7 @@ export class App {
       log.child({ part: "pipeline" }),
     );
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
+    this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
     const p = config.publish;
     const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
     this.commands = new Commands(
@@ -163,6 +172,7 @@ export class App {
     // the reject scheduler's thread takes its lines before anything can make a part.
     await step("actuation", () => this.actuation.start());
     await step("store", () => this.store.open());
+    if (this.http) await step("http", () => this.startHttp(this.http!));
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
     await step("commands", () => this.commands.start());
@@ -209,6 +219,7 @@ export class App {
     this.drainer.stop();
     this.telemetry.stop();
     await this.publisher.close();
+    await this.http?.stop();
     await this.store.close();
     await this.actuation.stop();
     this.gpio.safe();
@@ -290,6 +301,42 @@ export class App {
     if (d.ok_label !== undefined) uses.push({ path: "decide.ok_label", label: d.ok_label });
     this.config.actuation.bins.forEach((b, i) => b.classes.forEach((cls, j) => uses.push({ path: `actuation.bins.${i}.classes.${j}`, label: cls })));
     return labelProblems(info.labels, uses);
+  }
+
+  /** For the review server, /metrics and /healthz. */
+  health(): StationHealth {
+    return {
+      state: this.state,
+      paused: this.pipeline.paused,
+      modelVersion: this.engineInfo?.version ?? "none",
+      camera: this.camera.stats(),
+      engineQueue: this.engine.pending(),
+      inFlight: this.tracker.inFlight(),
+      store: this.store.stats(),
+    };
+  }
+
+  /**
+   * The line does not need the review server to inspect: a port already taken
+   * is an alarm, not a reason to leave parts unjudged. Bad http config still
+   * refuses the start.
+   */
+  private async startHttp(http: HttpServer): Promise<void> {
+    try {
+      await http.start();
+    } catch (err) {
+      if ((err as EdgeError).code !== "E_HTTP_LISTEN") throw err;
+      const alarm = { code: "E_HTTP_LISTEN", message: (err as Error).message, active: true, timeMs: Date.now() };
+      this.log.error({ code: alarm.code }, `operator review unavailable: ${alarm.message}`);
+      this.store.recordAlarm(alarm);
+    }
+  }
+
+  private recordsLocation(): RecordsLocation | undefined {
+    const r = this.config.records;
+    if (r.type !== "sqlite" || this.store.kind !== "sqlite") return undefined;
+    const o = sqliteStoreOptions(this.config.data_dir, r);
+    return { path: o.path, snapshotDir: o.snapshotDir };
   }
 
   private onSettled(p: SettledPart): void {

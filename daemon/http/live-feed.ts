@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Finding, SettledPart } from "../pipeline/part.js";
 import type { Logger } from "../util/log.js";
 import { errorMessage } from "../util/errors.js";
-import { encodeJpeg } from "./frame-ring.js";
+import { encodeJpeg } from "./frame-sampler.js";
 import type { Station } from "./station.js";
 
 export interface LiveStatus {
@@ -15,17 +15,20 @@ export interface LiveStatus {
   /** Over the last minute (or since start, if shorter). */
   parts_per_min: number;
   reject_rate: number;
-  last: {
-    part_id: number;
-    outcome: string;
-    reason: string;
-    findings: Finding[];
-    /** Set when the frame this verdict was made on is available at /api/live/frame.jpg?seq=. */
-    frame_seq: number | null;
-    width: number | null;
-    height: number | null;
-  } | null;
+  /** The part settled last. */
+  last: LivePart | null;
+  /** The last part whose frame is at /api/live/frame.jpg: its verdict and boxes belong to that frame. */
+  framed: (LivePart & { frame_seq: number; width: number; height: number }) | null;
 }
+
+export interface LivePart {
+  part_id: number;
+  outcome: string;
+  reason: string;
+  findings: Finding[];
+}
+
+const livePart = (p: SettledPart): LivePart => ({ part_id: p.id, outcome: p.outcome, reason: p.reason, findings: p.judgement.findings });
 
 const WINDOW_MS = 60_000;
 const SAMPLE_MS = 1000;
@@ -39,9 +42,11 @@ const MAX_CLIENTS = 32;
  */
 export class LiveFeed {
   private last: SettledPart | undefined;
+  /** The last settled part whose frame was sampled, not yet encoded. */
+  private toEncode: SettledPart | undefined;
   private readonly clients = new Set<ServerResponse>();
   private readonly samples: Array<{ t: number; settled: number; rejected: number }> = [];
-  private jpeg: { seq: number; data: Buffer; width: number; height: number } | undefined;
+  private jpeg: { part: SettledPart; seq: number; data: Buffer; width: number; height: number } | undefined;
   private encoding = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly sampleTimer: NodeJS.Timeout;
@@ -51,7 +56,10 @@ export class LiveFeed {
     private readonly intervalMs: number,
     private readonly log: Logger,
   ) {
-    station.addSettledListener((p) => (this.last = p));
+    station.addSettledListener((p) => {
+      this.last = p;
+      if (p.frameSeq !== undefined && station.frames.get(p.frameSeq)) this.toEncode = p;
+    });
     this.sampleTimer = setInterval(() => this.sample(), SAMPLE_MS);
     this.sampleTimer.unref();
     this.sample();
@@ -65,8 +73,7 @@ export class LiveFeed {
     const settled = s.accepted + s.rejected;
     const dt = first ? now - first.t : 0;
     const dSettled = first ? settled - first.settled : 0;
-    const p = this.last;
-    const frame = p && this.jpeg && this.jpeg.seq === p.frameSeq ? this.jpeg : undefined;
+    const j = this.jpeg;
     return {
       time_ms: now,
       state: h.state,
@@ -76,17 +83,8 @@ export class LiveFeed {
       parts: { triggered: s.triggered, accepted: s.accepted, rejected: s.rejected, failsafe: s.failsafe, in_flight: s.in_flight },
       parts_per_min: dt > 0 ? Math.round((dSettled / dt) * 60_000 * 10) / 10 : 0,
       reject_rate: dSettled > 0 ? Math.round(((s.rejected - first!.rejected) / dSettled) * 1000) / 1000 : 0,
-      last: p
-        ? {
-            part_id: p.id,
-            outcome: p.outcome,
-            reason: p.reason,
-            findings: p.judgement.findings,
-            frame_seq: frame?.seq ?? null,
-            width: frame?.width ?? null,
-            height: frame?.height ?? null,
-          }
-        : null,
+      last: this.last ? livePart(this.last) : null,
+      framed: j ? { ...livePart(j.part), frame_seq: j.seq, width: j.width, height: j.height } : null,
     };
   }
 
@@ -141,13 +139,13 @@ export class LiveFeed {
   }
 
   private async encodeLast(): Promise<void> {
-    const seq = this.last?.frameSeq;
-    if (seq === undefined || this.encoding || this.jpeg?.seq === seq) return;
-    const f = this.station.frames.get(seq);
-    if (!f) return;
+    const part = this.toEncode;
+    const f = part?.frameSeq === undefined ? undefined : this.station.frames.get(part.frameSeq);
+    if (!part || !f || this.encoding) return;
     this.encoding = true;
+    this.toEncode = undefined;
     try {
-      this.jpeg = { seq, data: await encodeJpeg(f), width: f.width, height: f.height };
+      this.jpeg = { part, seq: f.seq, data: await encodeJpeg(f), width: f.width, height: f.height };
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, "live frame could not be encoded");
     } finally {

@@ -2,7 +2,7 @@ import type { CameraStats } from "../capture/camera.js";
 import type { SettledPart } from "../pipeline/part.js";
 import type { Summary } from "../pipeline/run-stats.js";
 import type { StoreStats } from "../records/store.js";
-import type { FrameRing } from "./frame-ring.js";
+import type { FrameSampler } from "./frame-sampler.js";
 
 /** What the running station tells the review server (App implements it). */
 export interface StationHealth {
@@ -17,7 +17,7 @@ export interface StationHealth {
 }
 
 export interface Station {
-  readonly frames: FrameRing;
+  readonly frames: FrameSampler;
   health(): StationHealth;
   summary(): Summary;
   addSettledListener(listener: (p: SettledPart) => void): void;

@@ -41,6 +41,8 @@ async function loadClasses(selected) {
   sel.value = selected ?? "";
 }
 
+/** Rows per page: 50, or the page URL's limit. */
+const PAGE_SIZE = /^\d{1,3}$/.test(new URLSearchParams(location.search).get("limit") ?? "") ? new URLSearchParams(location.search).get("limit") : "50";
 let filter = filterFromUrl();
 let next = null;
 let page = 0;
@@ -61,7 +63,7 @@ function row(d) {
 
 async function load(before) {
   const q = new URLSearchParams(filter);
-  q.set("limit", "50");
+  q.set("limit", PAGE_SIZE);
   if (before) q.set("before", before);
   try {
     const r = await api(`/api/defects?${q}`);
@@ -78,7 +80,9 @@ async function load(before) {
 }
 
 function apply() {
-  history.replaceState(null, "", `/defects${filter.size > 0 ? `?${filter}` : ""}`);
+  const shown = new URLSearchParams(filter);
+  if (PAGE_SIZE !== "50") shown.set("limit", PAGE_SIZE);
+  history.replaceState(null, "", `/defects${shown.size > 0 ? `?${shown}` : ""}`);
   $("export").href = `/api/defects.csv${filter.size > 0 ? `?${filter}` : ""}`;
   void load();
 }

@@ -16,20 +16,26 @@ function show(s) {
   $("triggered").textContent = s.parts.triggered;
   $("updated").textContent = `updated ${new Date(s.time_ms).toLocaleTimeString(undefined, { hour12: false })}`;
   const last = s.last;
-  if (!last) return;
-  const v = $("verdict");
-  v.dataset.part = String(last.part_id);
-  v.replaceChildren(
-    el("span", { class: `tag ${last.outcome}` }, last.outcome),
-    ` part ${last.part_id}: ${last.reason}`,
-    last.findings.length > 0 ? el("span", { class: "dim" }, ` (${last.findings.map((f) => `${f.class} ${fmtScore(f.score)}`).join(", ")})`) : "",
-  );
-  if (last.frame_seq !== null && last.frame_seq !== shownSeq) {
-    shownSeq = last.frame_seq;
+  if (last) {
+    const v = $("verdict");
+    v.dataset.part = String(last.part_id);
+    v.replaceChildren(
+      el("span", { class: `tag ${last.outcome}` }, last.outcome),
+      ` part ${last.part_id}: ${last.reason}`,
+      last.findings.length > 0 ? el("span", { class: "dim" }, ` (${last.findings.map((f) => `${f.class} ${fmtScore(f.score)}`).join(", ")})`) : "",
+    );
+  }
+  const framed = s.framed;
+  if (framed && framed.frame_seq !== shownSeq) {
+    shownSeq = framed.frame_seq;
     const img = $("frame");
-    // Boxes are drawn once the frame they belong to is on screen.
-    img.onload = () => drawBoxes($("boxes"), last.findings, last.width, last.height);
-    img.src = `/api/live/frame.jpg?seq=${last.frame_seq}`;
+    // Verdict and boxes change together with the frame they belong to.
+    img.onload = () => {
+      drawBoxes($("boxes"), framed.findings, framed.width, framed.height);
+      $("caption").textContent = `frame of part ${framed.part_id}: ${framed.outcome} (${framed.reason})`;
+      $("caption").dataset.part = String(framed.part_id);
+    };
+    img.src = `/api/live/frame.jpg?seq=${framed.frame_seq}`;
   }
 }
 

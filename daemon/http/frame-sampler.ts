@@ -1,0 +1,57 @@
+import type { Camera, Frame } from "../capture/camera.js";
+import { cv } from "../vision/opencv.js";
+
+const JPEG_QUALITY = 75;
+/** Pins are kept this long past the travel time, for verdicts that settle late. */
+const SLACK_MS = 1000;
+
+/**
+ * Keeps a few captured frames, at most one per interval, by reference (the
+ * camera never reuses a frame's buffer), until the verdict on them settles
+ * — which may be a belt's travel later — so the live view shows a verdict
+ * on the very frame it was made on. Memory is bounded by the pin count,
+ * whatever the frame rate.
+ */
+export class FrameSampler {
+  private readonly pinned = new Map<number, Frame>();
+  private lastPinMs = -Infinity;
+  private readonly keep: number;
+
+  constructor(
+    private readonly everyMs: number,
+    travelMs: number,
+  ) {
+    this.keep = Math.ceil((travelMs + SLACK_MS) / everyMs) + 1;
+  }
+
+  /** The camera as the pipeline sees it, with frames sampled here on the way. */
+  tap(camera: Camera): Camera {
+    return {
+      kind: camera.kind,
+      start: (sink) =>
+        camera.start((f) => {
+          this.offer(f);
+          sink(f);
+        }),
+      stop: () => camera.stop(),
+      stats: () => camera.stats(),
+    };
+  }
+
+  offer(f: Frame): void {
+    if (f.tCaptureMs - this.lastPinMs < this.everyMs) return;
+    this.lastPinMs = f.tCaptureMs;
+    this.pinned.set(f.seq, f);
+    // A Map iterates in insertion order: the first key is the oldest pin.
+    if (this.pinned.size > this.keep) this.pinned.delete(this.pinned.keys().next().value!);
+  }
+
+  get(seq: number): Frame | undefined {
+    return this.pinned.get(seq);
+  }
+}
+
+export async function encodeJpeg(f: Frame): Promise<Buffer> {
+  const mat = new cv.Mat(f.data, f.height, f.width, cv.CV_8UC3);
+  return cv.imencodeAsync(".jpg", mat, [cv.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]);
+}
