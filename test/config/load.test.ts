@@ -22,7 +22,7 @@ test("a minimal config gets every default", () => {
   assert.equal(c.line.mode, "free-run");
   assert.equal(c.line.failsafe.action, "reject");
   assert.equal(c.camera.type, "synthetic");
-  assert.equal(c.actuation.pulse_ms, 40);
+  assert.equal(c.actuation.pulse_ms, 15);
 });
 
 test("every problem is reported at once, with its key path and line", () => {

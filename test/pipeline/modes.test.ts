@@ -1,0 +1,92 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { App } from "../../daemon/app.js";
+import { lineConfig } from "../fakes/line.js";
+import { quietLog } from "../fakes/quiet-log.js";
+import type { SettledPart } from "../../daemon/pipeline/part.js";
+
+async function run(app: App, parts: number): Promise<{ settled: SettledPart[]; summary: Awaited<ReturnType<App["stop"]>> }> {
+  const settled: SettledPart[] = [];
+  app.addSettledListener((p) => settled.push(p));
+  await app.start();
+  await new Promise<void>((resolve) => {
+    app.pipeline.maxParts = parts;
+    app.pipeline.onLimit(resolve);
+  });
+  return { settled, summary: await app.stop("test") };
+}
+
+test("triggered mode: each trigger takes the frame nearest its time and is judged from it", async () => {
+  const app = new App(
+    lineConfig(`
+line: { mode: triggered, travel_ms: 300, frame_tolerance_ms: 40 }
+trigger: { type: simulated, rate_hz: 15 }
+camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 5, defect_rate: 0.3 }
+engine: { type: simulated, latency_ms: 2, error_rate: 0 }
+`),
+    quietLog(),
+  );
+  const { settled, summary } = await run(app, 30);
+  assert.equal(summary.triggered, 30);
+  assert.equal(summary.in_flight, 0);
+  assert.equal(summary.failsafe, 0, JSON.stringify(summary.failsafe_by_reason));
+  for (const p of settled) {
+    assert.ok(p.frameSeq !== undefined, "judged from a frame");
+    assert.ok(p.stages.capture! >= 0 && p.stages.capture! <= 40 + 25, `capture wait ${p.stages.capture}`);
+  }
+  // With an error-free engine, the verdicts follow the frames' ground truth.
+  for (const p of settled) assert.equal(p.outcome === "rejected", p.truth!.defect !== null, `part ${p.id}`);
+});
+
+test("triggered mode with no frames: every part fails safe as no-frame, none is lost", async () => {
+  const app = new App(
+    lineConfig(`
+line: { mode: triggered, travel_ms: 300, frame_tolerance_ms: 20 }
+trigger: { type: simulated, rate_hz: 20 }
+camera: { type: synthetic, width: 320, height: 240, fps: 0.1 }
+engine: { type: simulated, latency_ms: 1 }
+`),
+    quietLog(),
+  );
+  const { settled, summary } = await run(app, 12);
+  assert.equal(summary.triggered, 12);
+  assert.equal(summary.in_flight, 0);
+  // The one frame at start may serve the first trigger; the rest have none.
+  assert.ok((summary.failsafe_by_reason["no-frame"] ?? 0) >= 10, JSON.stringify(summary.failsafe_by_reason));
+  for (const p of settled.filter((s) => s.judgement.failsafe === "no-frame")) assert.equal(p.outcome, "rejected");
+  assert.equal(summary.rejected_by_reason["failsafe:no-frame"], summary.failsafe_by_reason["no-frame"]);
+});
+
+test("triggered mode past max_in_flight: new parts fail safe as overload, still counted", async () => {
+  const app = new App(
+    lineConfig(`
+line: { mode: triggered, travel_ms: 1500, decision_margin_ms: 50, frame_tolerance_ms: 40, max_in_flight: 5 }
+trigger: { type: simulated, rate_hz: 40 }
+camera: { type: synthetic, width: 320, height: 240, fps: 50 }
+engine: { type: simulated, latency_ms: 1 }
+`),
+    quietLog(),
+  );
+  const { summary } = await run(app, 20);
+  assert.equal(summary.triggered, 20);
+  assert.equal(summary.in_flight, 0);
+  assert.ok((summary.failsafe_by_reason.overload ?? 0) >= 10, JSON.stringify(summary.failsafe_by_reason));
+  assert.equal(summary.triggered, summary.accepted + summary.rejected);
+});
+
+test("free-run at a frame rate the engine cannot keep up with: frames are dropped before they become parts", async () => {
+  const app = new App(
+    lineConfig(`
+line: { mode: free-run, travel_ms: 400 }
+camera: { type: synthetic, width: 320, height: 240, fps: 100 }
+engine: { type: simulated, latency_ms: 40 }
+engine_runtime: { queue: 2 }
+`),
+    quietLog(),
+  );
+  const { summary } = await run(app, 15);
+  assert.equal(summary.triggered, 15);
+  assert.ok(summary.frames_dropped > 0, "frames dropped and counted");
+  assert.equal(summary.failsafe_by_reason.overload, 0, "a free-run frame never becomes an overloaded part");
+  assert.equal(summary.in_flight, 0);
+});
