@@ -1,6 +1,6 @@
 import type { Config } from "./config/schema.js";
 import type { Camera } from "./capture/camera.js";
-import { SyntheticCamera } from "./capture/synthetic-camera.js";
+import { WorkerCamera } from "./capture/worker-camera.js";
 import type { Trigger } from "./trigger/trigger.js";
 import { SimulatedTrigger } from "./trigger/simulated-trigger.js";
 import type { Engine, EngineInfo } from "./inference/engine.js";
@@ -95,7 +95,7 @@ export class App {
     this.store = parts.store ?? buildStore(config, log);
     this.publisher = parts.publisher ?? buildPublisher(config, log);
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
-    this.camera = this.frames.tap(parts.camera ?? buildCamera(config));
+    this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ part: "camera" })));
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
     this.actuation = new LineActuation(config, this.gpio, () => this.engineInfo?.version ?? "none", (p) => this.onSettled(p), log);
     this.tracker = this.actuation.tracker;
@@ -388,12 +388,9 @@ function buildPublisher(config: Config, log: Logger): Publisher {
   }
 }
 
-function buildCamera(config: Config): Camera {
-  const c = config.camera;
-  switch (c.type) {
-    case "synthetic":
-      return new SyntheticCamera({ width: c.width, height: c.height, fps: c.fps, seed: c.seed, defectRate: c.defect_rate });
-  }
+/** Every source type runs in a capture thread; the config says which. */
+function buildCamera(config: Config, log: Logger): Camera {
+  return new WorkerCamera(config.camera, log);
 }
 
 function buildTrigger(config: Config, gpio: Gpio, encoder: Encoder | undefined): Trigger | undefined {

@@ -10,6 +10,7 @@ import { EXIT, USAGE } from "./cli/usage.js";
 import { cmdDefects } from "./cli/defects.js";
 import { cmdStats } from "./cli/stats.js";
 import { cmdInfer } from "./cli/infer.js";
+import { cmdSynth } from "./cli/synth.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -128,6 +129,8 @@ async function main(argv: string[]): Promise<number> {
         return cmdStats(rest);
       case "infer":
         return await cmdInfer(rest);
+      case "synth":
+        return cmdSynth(rest);
       case "version":
       case "--version":
         process.stdout.write(`edge-inspect ${VERSION}\n`);

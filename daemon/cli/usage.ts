@@ -33,6 +33,7 @@ Commands:
   defects        list rejected parts from the records database
   stats          parts, reject rates, fail-safe counts, latency from the records
   infer          run a model package on image files (try a model before deploying it)
+  synth          render synthetic line video/images with ground truth
   version        print the version
 
 ${EXIT_TEXT}`,

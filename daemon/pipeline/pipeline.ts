@@ -39,7 +39,7 @@ export class Pipeline {
     public decideSettings: DecideSettings,
     private readonly log: Logger,
   ) {
-    this.matcher = new FrameMatcher(settings.frameToleranceMs);
+    this.matcher = new FrameMatcher(settings.frameToleranceMs, () => camera.stats().connected);
   }
 
   async start(labels: string[]): Promise<void> {

@@ -10,6 +10,8 @@ interface Waiter {
  * Hardware-trigger mode: pairs each trigger with the frame captured nearest
  * its time, within a tolerance. A frame captured after the trigger closes the
  * search (later frames are only farther); none within the tolerance → no frame.
+ * While the camera is down no later frame can come, so a trigger is answered
+ * at once from the frames already seen.
  */
 export class FrameMatcher {
   private readonly recent: Frame[] = [];
@@ -17,6 +19,7 @@ export class FrameMatcher {
 
   constructor(
     private readonly toleranceMs: number,
+    private readonly cameraUp: () => boolean = () => true,
     private readonly keep = 8,
   ) {}
 
@@ -37,7 +40,7 @@ export class FrameMatcher {
 
   take(tMs: number): Promise<Frame | undefined> {
     const newest = this.recent[this.recent.length - 1];
-    if (newest && newest.tCaptureMs >= tMs) return Promise.resolve(this.nearest(tMs));
+    if ((newest && newest.tCaptureMs >= tMs) || !this.cameraUp()) return Promise.resolve(this.nearest(tMs));
     return new Promise((resolve) => {
       const waiter: Waiter = {
         tMs,

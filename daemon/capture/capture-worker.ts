@@ -1,0 +1,102 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { nowMs, sleep } from "../util/clock.js";
+import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
+import { Backoff } from "./backoff.js";
+import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
+import { createSource } from "./create-source.js";
+import type { FrameSource, SourceFrame } from "./source.js";
+
+/**
+ * The capture thread: opens the source, reads it (blocking this thread only)
+ * and posts each frame's pixels to the camera by transfer. It lives as long as
+ * the camera: a source that fails, ends unexpectedly or is reported silent is
+ * closed and reopened here after an exponential backoff with jitter.
+ */
+const { config } = workerData as CaptureWorkerData;
+const control = new Int32Array((workerData as CaptureWorkerData).control);
+const post = (m: CaptureMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
+
+// Stored files and the synthetic line would otherwise play as fast as they decode.
+const paced = config.type === "synthetic" || ((config.type === "file" || config.type === "folder") && config.pacing === "realtime");
+// A live sensor keeps exposing whether or not anyone reads: a full queue drops.
+// A stored source can wait for the pipeline instead, and loses nothing.
+const waitWhenFull = (config.type === "file" || config.type === "folder") && config.pacing === "fast";
+const r = config.reconnect;
+const backoff = new Backoff({ initialMs: r.initial_ms, maxMs: r.max_ms, jitter: r.jitter });
+
+let drops = 0;
+let posted = 0;
+
+async function run(): Promise<void> {
+  for (;;) {
+    let source: FrameSource | undefined;
+    try {
+      source = createSource(config);
+      const info = source.open();
+      Atomics.store(control, CONTROL.reopen, 0);
+      post({ type: "open", info });
+      const fps = ("fps" in config && config.fps) || info.fps || 25;
+      if ((await pump(source, 1000 / fps)) === "end") {
+        source.close();
+        post({ type: "end", drops });
+        return;
+      }
+      throw new EdgeError("E_CAMERA_STALLED", "source went silent");
+    } catch (err) {
+      source?.close();
+      const retryInMs = backoff.next();
+      post({ type: "lost", code: errorCode(err), message: errorMessage(err), retryInMs, drops });
+      await sleep(retryInMs);
+    }
+  }
+}
+
+/** Reads until the source ends ("end"), or the camera asks for a reopen ("reopen"); throws when it fails. */
+async function pump(source: FrameSource, period: number): Promise<"end" | "reopen"> {
+  let next = nowMs();
+  let delivered = false;
+  while (Atomics.load(control, CONTROL.reopen) === 0) {
+    if (paced) {
+      const wait = next - nowMs();
+      if (wait > 0) await sleep(wait);
+      // Decoding slower than the frame rate: frames come late, the schedule restarts from now.
+      else if (-wait > period) next = nowMs();
+      next += period;
+    }
+    const frame = source.read();
+    const tCaptureMs = nowMs();
+    if (!frame) return "end";
+    if (!delivered) {
+      delivered = true;
+      backoff.reset();
+    }
+    if (roomInQueue()) send(frame, tCaptureMs);
+    else drops++;
+    // Native pixels go now, not whenever this thread next collects garbage.
+    frame.image.release();
+  }
+  return "reopen";
+}
+
+function roomInQueue(): boolean {
+  const full = () => posted - Atomics.load(control, CONTROL.consumed) >= config.queue;
+  if (!full()) return true;
+  if (!waitWhenFull) return false;
+  while (full() && Atomics.load(control, CONTROL.reopen) === 0) {
+    // Blocks this thread only, until the camera hands a frame on.
+    Atomics.wait(control, CONTROL.consumed, Atomics.load(control, CONTROL.consumed), 100);
+  }
+  return !full();
+}
+
+function send(frame: SourceFrame, tCaptureMs: number): void {
+  const { image, truth } = frame;
+  // A copy the thread owns, so that it can be transferred rather than cloned.
+  const data = new Uint8Array(image.getData()).buffer;
+  const m: CaptureMessage = { type: "frame", tCaptureMs, width: image.cols, height: image.rows, data, drops };
+  if (truth) m.truth = truth;
+  posted++;
+  post(m, [data]);
+}
+
+void run();

@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { EdgeError } from "../util/errors.js";
+import type { GroundTruth } from "./camera.js";
+
+/**
+ * truth.json, as `edge-inspect synth` writes it: one entry per part, in frame
+ * order. `class` is the defect class or "ok"; `bbox` is [x, y, w, h] in frame
+ * pixels, null for a good part.
+ */
+const truthPart = z
+  .object({
+    frame: z.number().int().min(0),
+    file: z.string().nullable(),
+    part_type: z.string(),
+    class: z.string(),
+    bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]).nullable(),
+  })
+  .strict();
+
+export const truthFileSchema = z
+  .object({
+    generator: z.literal("edge-inspect synth"),
+    seed: z.number().int(),
+    defect_rate: z.number(),
+    width: z.number().int(),
+    height: z.number().int(),
+    fps: z.number(),
+    video: z.string().nullable(),
+    parts: z.array(truthPart),
+  })
+  .strict();
+
+export type TruthFile = z.infer<typeof truthFileSchema>;
+export type TruthPart = TruthFile["parts"][number];
+
+export function toTruthPart(frame: number, file: string | null, t: GroundTruth): TruthPart {
+  return { frame, file, part_type: t.partType, class: t.defect ?? "ok", bbox: t.box ?? null };
+}
+
+export function fromTruthPart(p: TruthPart): GroundTruth {
+  const t: GroundTruth = { partType: p.part_type, defect: p.class === "ok" ? null : p.class };
+  if (p.bbox) t.box = p.bbox;
+  return t;
+}
+
+export function readTruthFile(path: string): TruthFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new EdgeError("E_TRUTH_READ", `cannot read ground truth ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new EdgeError("E_TRUTH_MALFORMED", `ground truth ${path} is not JSON: ${(err as Error).message}`);
+  }
+  const r = truthFileSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new EdgeError("E_TRUTH_MALFORMED", `ground truth ${path}: ${i.path.join(".") || "(top level)"}: ${i.message}`);
+  }
+  return r.data;
+}
