@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "../../daemon/app.js";
+import type { WorkerEngineOptions } from "../../daemon/inference/worker-engine.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 
@@ -18,9 +19,9 @@ export interface RunningStation {
 /**
  * The demo line with SQLite records in a temp folder and the review server
  * on a free loopback port. `http` is YAML for the http section's extra keys;
- * the engine finds each synthetic defect with its box.
+ * the engine, unless given, finds each synthetic defect with its box.
  */
-export async function startStation(http = "auth: { anonymous: operator }", env: NodeJS.ProcessEnv = {}): Promise<RunningStation> {
+export async function startStation(http = "auth: { anonymous: operator }", env: NodeJS.ProcessEnv = {}, engine?: WorkerEngineOptions): Promise<RunningStation> {
   const dir = mkdtempSync(join(tmpdir(), "edge-inspect-http-"));
   const config = lineConfig(`
 data_dir: ${dir}
@@ -34,7 +35,7 @@ http: { port: 0, live_interval_ms: 200, ${http} }
   const app = new App(
     config,
     quietLog(),
-    { engine: { module: new URL("../fakes/truth-detector.js", import.meta.url).href, options: { labels: LABELS }, queue: 4, hangTimeoutMs: 2000, loadTimeoutMs: 10_000 } },
+    { engine: engine ?? { module: new URL("../fakes/truth-detector.js", import.meta.url).href, options: { labels: LABELS }, queue: 4, hangTimeoutMs: 2000, loadTimeoutMs: 10_000 } },
     env,
   );
   await app.start();
