@@ -83,12 +83,23 @@ async function executeGraph(model: tf.GraphModel, x: tf.Tensor): Promise<tf.Tens
   return model.executeAsync(x);
 }
 
-async function chooseBackend(order: TfjsBackendName[], notes: string[]): Promise<TfjsBackendName> {
+/**
+ * Loads @tensorflow/tfjs-node, which registers the "tensorflow" backend. It is
+ * an optional dependency: npm drops it where libtensorflow cannot be
+ * downloaded, and a copy whose install script never ran (npm's allowScripts)
+ * or broke half-way has no native addon and throws here. Either way it is
+ * absent: the error says why and the next backend is tried.
+ */
+export function loadTfjsNode(req: NodeRequire = require): void {
+  req("@tensorflow/tfjs-node");
+}
+
+/** The first backend in `order` that starts; why each earlier one did not goes to `notes`. */
+export async function chooseBackend(order: TfjsBackendName[], notes: string[], loadNode: () => void = loadTfjsNode): Promise<TfjsBackendName> {
   for (const name of order) {
     try {
       if (name === "tensorflow") {
-        // Optional dependency: absent wherever libtensorflow could not be downloaded.
-        await import("@tensorflow/tfjs-node" as string);
+        loadNode();
       } else if (name === "wasm") {
         setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))}/`);
         // One thread: inference already has its own worker, and the wasm
