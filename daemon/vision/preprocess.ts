@@ -47,6 +47,18 @@ export function allocInput(input: InputSpec, images: number): InputTensor {
 }
 
 /**
+ * Area interpolation when shrinking: each output pixel averages every source
+ * pixel it covers, so a defect thinner than the shrink factor (a 2 px scratch
+ * at 5x) stays a faint continuous line. Linear interpolation samples only the
+ * 2x2 pixels nearest each output centre and skips the rest, turning it into a
+ * dashed line or losing it. When enlarging, area falls back to nearest-pixel
+ * blocks, so linear is the smoother choice there.
+ */
+function interpolation(region: Rect, w: number, h: number): number {
+  return w <= region.w && h <= region.h ? cv.INTER_AREA : cv.INTER_LINEAR;
+}
+
+/**
  * Crops `region` of a BGR frame and writes it into `out` at image slot
  * `slot`, exactly as the model expects it: resized (stretched or
  * letterboxed), in the model's colour order, normalised
@@ -69,11 +81,11 @@ export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: In
     const padY = Math.floor((H - nh) / 2);
     const v = input.pad_value;
     sized = crop
-      .resize(nh, nw, 0, 0, cv.INTER_LINEAR)
+      .resize(nh, nw, 0, 0, interpolation(region, nw, nh))
       .copyMakeBorder(padY, H - nh - padY, padX, W - nw - padX, cv.BORDER_CONSTANT, new cv.Vec3(v, v, v));
     Object.assign(t, { scaleX: s, scaleY: s, padX, padY });
   } else {
-    sized = crop.resize(H, W, 0, 0, cv.INTER_LINEAR);
+    sized = crop.resize(H, W, 0, 0, interpolation(region, W, H));
   }
   const colored =
     input.color === "RGB" ? sized.cvtColor(cv.COLOR_BGR2RGB) : input.color === "GRAY" ? sized.cvtColor(cv.COLOR_BGR2GRAY) : sized;
