@@ -53,6 +53,14 @@ test("malformed queries get 400 with the reason and never a stack trace", async 
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { error: "not_found", message: "no inspection 99999999" });
     assert.equal((await fetch(`${s.url}/api/nothing-here`)).status, 404);
+
+    // A fault inside the daemon: the reason goes to its log, the client learns nothing of the internals.
+    const db = new Database(s.dbPath);
+    db.exec("DROP TABLE operator_verdicts");
+    db.close();
+    const broken = await fetch(`${s.url}/api/defects`);
+    assert.equal(broken.status, 500);
+    assert.deepEqual(await broken.json(), { error: "internal", message: "internal error; see the daemon's log" });
   } finally {
     await s.stop();
   }
