@@ -42,14 +42,20 @@ export class OnoffGpio implements Gpio {
     return {
       name: spec.name,
       read: () => pin.readSync() === 1,
-      watch: (listener) =>
-        pin.watch((err, value) => {
-          // epoll reports after the fact; the callback time is the best edge time sysfs gives.
-          const tMs = nowMs();
-          if (err) return;
-          const active = value === 1;
-          if (edgeWanted(spec.edge, active)) listener({ active, tMs });
-        }),
+      watch: (listener) => {
+        try {
+          pin.watch((err, value) => {
+            // epoll reports after the fact; the callback time is the best edge time sysfs gives.
+            const tMs = nowMs();
+            if (err) return;
+            const active = value === 1;
+            if (edgeWanted(spec.edge, active)) listener({ active, tMs });
+          });
+        } catch (err) {
+          // epoll refuses files that are not sysfs GPIO values (EPERM), e.g. a plain file where the kernel's tree should be.
+          throw new EdgeError("E_GPIO_LINE", `onoff: line '${spec.name}' (gpio ${n}): cannot watch its edges: ${errorMessage(err)}`, { cause: err });
+        }
+      },
     };
   }
 
