@@ -2,7 +2,9 @@
 # and never download anything at install time.
 # @u4/opencv4nodejs: use the system OpenCV (libopencv-dev / JetPack), no auto-build.
 export OPENCV4NODEJS_DISABLE_AUTOBUILD=1
-export OPENCV_INCLUDE_DIR="${OPENCV_INCLUDE_DIR:-$(pkg-config --variable=includedir opencv4)/opencv4}"
+# The directory that holds opencv2/, as pkg-config reports it (-I/usr/include/opencv4).
+opencv_include="$(pkg-config --cflags-only-I opencv4 | tr ' ' '\n' | sed -n 's/^-I//p' | head -n1)"
+export OPENCV_INCLUDE_DIR="${OPENCV_INCLUDE_DIR:-$opencv_include}"
 export OPENCV_LIB_DIR="${OPENCV_LIB_DIR:-$(pkg-config --variable=libdir opencv4)}"
 export OPENCV_BIN_DIR="${OPENCV_BIN_DIR:-/usr/bin}"
 # onnxruntime-node: the CPU binaries ship in the package; its postinstall would
