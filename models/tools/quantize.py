@@ -5,7 +5,8 @@ Debian). Activations: uint8, asymmetric, min/max over a calibration batch.
 Weights: int8, symmetric, per output channel. Bias: int32 at scale
 x_scale * w_scale. Two encodings of the same numbers:
   - QDQ: QuantizeLinear/DequantizeLinear pairs around the float operators,
-    which onnxruntime fuses into integer kernels;
+    which onnxruntime fuses into integer kernels (none between an operator
+    and the Relu it feeds, so the Relu fuses too);
   - QOperator: QLinearConv / QLinearAdd / QLinearGlobalAveragePool directly,
     with a Relu folded into the preceding operator's output range.
 """
@@ -87,8 +88,16 @@ def to_qdq(model, qparams):
     for n in model.graph.node:
         if n.op_type in ("Conv", "Gemm"):
             weights.update(n.input[1:])
+    consumers = {}
+    for n in model.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
     nodes = []
     renamed = {}
+
+    def relu_follows(n):
+        nxt = consumers.get(n.output[0], [])
+        return len(nxt) == 1 and nxt[0].op_type == "Relu"
 
     def qdq(t):
         s, z = qparams[t]
@@ -110,7 +119,11 @@ def to_qdq(model, qparams):
                 nodes.append(helper.make_node("DequantizeLinear", [w["b_q"], w["b_scale"], w["b_zp"]], [n.input[2] + "_dq"], axis=0))
                 ins[2] = n.input[2] + "_dq"
         nodes.append(helper.make_node(n.op_type, ins, list(n.output), name=n.name, **{a.name: helper.get_attribute_value(a) for a in n.attribute}))
-        if n.output[0] not in outputs:
+        # No Q/DQ between an operator and the Relu it alone feeds: only the
+        # Relu's output is quantized (zero point 0), so onnxruntime fuses
+        # DQ -> Conv -> Relu -> Q into one QLinearConv. A pair at the Conv's
+        # own range would survive as a float requantize of every activation.
+        if n.output[0] not in outputs and not relu_follows(n):
             qdq(n.output[0])
     used = {i for n in nodes for i in n.input} - weights
     return b.finish(model.graph.name + "-qdq", nodes, used)
