@@ -115,7 +115,7 @@ export class PartTracker {
 
   failSafe(part: Part, reason: FailsafeReason, detail: string): void {
     if (part.judgement) return;
-    this.commit(part, { verdict: "unknown", findings: [], failsafe: reason, detail });
+    this.commit(part, { verdict: "unknown", findings: [], failsafe: reason, detail, modelVersion: this.modelVersion() });
   }
 
   /** Resolves when no part is in flight. */
@@ -167,7 +167,7 @@ export class PartTracker {
     const part = entry.part;
     if (!part.judgement) {
       // The scheduler acted alone: no decision, not even the fail-safe, reached it in time.
-      part.judgement = { verdict: "unknown", findings: [], failsafe: "late", detail: "no decision reached the reject scheduler by the ejector" };
+      part.judgement = { verdict: "unknown", findings: [], failsafe: "late", detail: "no decision reached the reject scheduler by the ejector", modelVersion: this.modelVersion() };
       this.counters.failsafeByReason.late++;
       if (entry.timer) clearTimeout(entry.timer);
     }
@@ -199,7 +199,7 @@ export class PartTracker {
       c.accepted++;
     }
     this.checkInvariant();
-    const settled: SettledPart = { ...part, judgement: part.judgement!, outcome, reason, tSettledMs: nowMs(), modelVersion: this.modelVersion() };
+    const settled: SettledPart = { ...part, judgement: part.judgement!, outcome, reason, tSettledMs: nowMs(), modelVersion: part.judgement!.modelVersion ?? this.modelVersion() };
     if (tPulseMs !== undefined) settled.tPulseMs = tPulseMs;
     try {
       this.onSettled(settled);

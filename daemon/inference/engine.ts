@@ -31,6 +31,8 @@ export interface EngineResult {
   output: EngineOutput;
   preprocessMs: number;
   inferMs: number;
+  /** The version of the model that computed this output: a swap may land while it is in flight. */
+  modelVersion: string;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Frame } from "../capture/camera.js";
 import type { Logger } from "../util/log.js";
 import { EdgeError } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
-import type { BackendFrame, FromWorker, ToWorker } from "./backend.js";
+import type { BackendFrame, BackendResult, FromWorker, ToWorker } from "./backend.js";
 import type { Engine, EngineInfo, EngineResult } from "./engine.js";
 import { checkOutput } from "./output-check.js";
 
@@ -20,7 +20,7 @@ export interface WorkerEngineOptions {
 }
 
 interface Pending {
-  resolve: (r: EngineResult) => void;
+  resolve: (r: BackendResult) => void;
   reject: (e: Error) => void;
   sentAt: number;
 }
@@ -68,12 +68,12 @@ export class WorkerEngine implements Engine {
       return Promise.reject(new EdgeError("E_ENGINE_OVERLOAD", `engine queue full (${this.opts.queue})`));
     }
     const id = this.nextId++;
-    const labels = this.info.labels;
+    const { labels, version } = this.info;
     return new Promise<EngineResult>((resolve, reject) => {
       this.inflight.set(id, {
         resolve: (r) => {
           try {
-            resolve({ ...r, output: checkOutput(r.output, labels) });
+            resolve({ ...r, output: checkOutput(r.output, labels), modelVersion: version });
           } catch (err) {
             reject(err as Error);
           }

@@ -18,6 +18,8 @@ export interface Judgement {
   /** Set when verdict is unknown: why the fail-safe applies. */
   failsafe?: FailsafeReason;
   detail?: string;
+  /** The model that judged it; for a fail-safe, the one running when the part failed safe. */
+  modelVersion?: string;
 }
 
 export interface StageTimes {
@@ -54,6 +56,7 @@ export interface SettledPart extends Part {
   tSettledMs: number;
   /** When the reject pulse started, for rejected parts. */
   tPulseMs?: number;
+  /** The judgement's model version (a part may settle after a swap to another model). */
   modelVersion: string;
 }
 

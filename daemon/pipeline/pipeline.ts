@@ -118,7 +118,7 @@ export class Pipeline {
       part.stages.preprocess = r.preprocessMs;
       part.stages.infer = r.inferMs;
       const t = nowMs();
-      const judgement = decide(r.output, labels, settings);
+      const judgement = { ...decide(r.output, labels, settings), modelVersion: r.modelVersion };
       part.stages.decide = nowMs() - t;
       this.tracker.judge(part, judgement);
     } catch (err) {

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pino from "pino";
 import { App } from "../../daemon/app.js";
 import type { SettledPart } from "../../daemon/pipeline/part.js";
+import { nowMs } from "../../daemon/util/clock.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { CLASSIFIER } from "./fixtures.js";
@@ -56,7 +58,10 @@ test("a config naming a class the package lacks refuses to start with path: prob
 test("hot swap under load: a bad package is refused and the old model kept; a good one takes over between parts, no part lost", async () => {
   const good = packageCopy("2.0.0");
   const bad = packageCopy("3.0.0", true);
-  const app = new App(lineConfig(YAML), quietLog());
+  // The swap logs in the same synchronous step that switches the engine: that instant divides the parts.
+  let switchedAt = Infinity;
+  const log = pino({ level: "info" }, { write: (line: string) => void (line.includes('"msg":"model swapped') && (switchedAt = nowMs())) });
+  const app = new App(lineConfig(YAML), log);
   const settled: SettledPart[] = [];
   app.addSettledListener((p) => {
     settled.push(p);
@@ -73,6 +78,7 @@ test("hot swap under load: a bad package is refused and the old model kept; a go
     const before = settled.length;
     await waitFor(() => settled.length >= before + 10);
     const info = await app.swapModel(good, "int8");
+    const swapped = nowMs();
     assert.equal(info.version, "2.0.0");
     assert.equal(info.package?.variant, "int8");
     const swappedAt = settled.length;
@@ -90,6 +96,14 @@ test("hot swap under load: a bad package is refused and the old model kept; a go
     // Once the new model answers, the old one never does again.
     const first = versions.indexOf("2.0.0");
     assert.ok(versions.slice(first).every((v) => v === "2.0.0"), versions.join(" "));
+    // A part carries the model that judged it, not the one running when it
+    // settles: with 400 ms of travel, parts judged before the switch reach
+    // the ejector after it. After the swap returned, the old model is closed.
+    const judgedAt = (p: SettledPart) => p.tTriggerMs + p.stages.total!;
+    const oldJudgedNewSettled = settled.filter((p) => judgedAt(p) < switchedAt && p.tSettledMs > switchedAt);
+    assert.ok(oldJudgedNewSettled.length > 0, "no part was judged before the swap and settled after it");
+    assert.deepEqual(oldJudgedNewSettled.filter((p) => p.modelVersion !== "1.0.0").map((p) => p.id), []);
+    assert.deepEqual(settled.filter((p) => judgedAt(p) > swapped && p.modelVersion !== "2.0.0").map((p) => p.id), []);
   } finally {
     if (app.state !== "stopped") await app.stop("test");
     rmSync(good, { recursive: true, force: true });
