@@ -34,9 +34,10 @@ async function run(): Promise<void> {
       source = createSource(config);
       const info = source.open();
       Atomics.store(control, CONTROL.reopen, 0);
-      post({ type: "open", info });
       const fps = ("fps" in config && config.fps) || info.fps || 25;
-      if ((await pump(source, 1000 / fps)) === "end") {
+      // Open means frames flow: announced with the first one, so that the line
+      // starts taking parts only once there is a frame to judge them by.
+      if ((await pump(source, 1000 / fps, () => post({ type: "open", info }))) === "end") {
         source.close();
         post({ type: "end", drops });
         return;
@@ -52,7 +53,7 @@ async function run(): Promise<void> {
 }
 
 /** Reads until the source ends ("end"), or the camera asks for a reopen ("reopen"); throws when it fails. */
-async function pump(source: FrameSource, period: number): Promise<"end" | "reopen"> {
+async function pump(source: FrameSource, period: number, onFirst: () => void): Promise<"end" | "reopen"> {
   let next = nowMs();
   let delivered = false;
   while (Atomics.load(control, CONTROL.reopen) === 0) {
@@ -65,11 +66,12 @@ async function pump(source: FrameSource, period: number): Promise<"end" | "reope
     }
     const frame = source.read();
     const tCaptureMs = nowMs();
-    if (!frame) return "end";
     if (!delivered) {
       delivered = true;
-      backoff.reset();
+      onFirst();
+      if (frame) backoff.reset();
     }
+    if (!frame) return "end";
     if (roomInQueue()) send(frame, tCaptureMs);
     else drops++;
     // Native pixels go now, not whenever this thread next collects garbage.

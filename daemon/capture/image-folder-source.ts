@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
-import { cv } from "../vision/opencv.js";
+import { cv, type Mat } from "../vision/opencv.js";
 import type { CameraConfig } from "../config/schema.js";
 import { EdgeError } from "../util/errors.js";
 import type { GroundTruth } from "./camera.js";
@@ -29,6 +29,8 @@ export class ImageFolderSource implements FrameSource {
       this.truth = new Map(readTruthFile(this.c.truth).parts.flatMap((p) => (p.file ? [[p.file.split("/").pop()!, fromTruthPart(p)] as const] : [])));
     }
     this.list();
+    // A folder of unreadable files is refused at start, not discovered frame by frame.
+    this.decode(join(this.c.path, this.files[0]!)).release();
     return { backend: "image-folder", fps: this.c.fps, refused: [] };
   }
 
@@ -39,13 +41,7 @@ export class ImageFolderSource implements FrameSource {
     }
     const name = this.files[this.index++]!;
     const file = join(this.c.path, name);
-    let image;
-    try {
-      image = cv.imread(file, cv.IMREAD_COLOR);
-    } catch {
-      throw new EdgeError("E_CAMERA_DECODE", `image ${file} cannot be decoded (corrupt, truncated or not an image)`);
-    }
-    const frame: SourceFrame = { image: toBgr(image) };
+    const frame: SourceFrame = { image: this.decode(file) };
     const truth = this.truth?.get(name);
     if (truth) frame.truth = truth;
     return frame;
@@ -53,6 +49,14 @@ export class ImageFolderSource implements FrameSource {
 
   close(): void {
     this.files = [];
+  }
+
+  private decode(file: string): Mat {
+    try {
+      return toBgr(cv.imread(file, cv.IMREAD_COLOR));
+    } catch {
+      throw new EdgeError("E_CAMERA_DECODE", `image ${file} cannot be decoded (corrupt, truncated or not an image)`);
+    }
   }
 
   private list(): void {
