@@ -2,7 +2,8 @@ import type { Benchmark } from "./harness.js";
 import { recordsBenchmark } from "./records.js";
 import { actuationBenchmark } from "./actuation.js";
 import { inferenceBenchmark } from "./inference.js";
+import { pipelineBenchmark } from "./pipeline.js";
 import { captureBenchmark } from "./capture.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark];

@@ -348,6 +348,7 @@ export class App {
 
   private reportProgress(): void {
     const c = this.tracker.counters;
+    const w = this.stats.takeWindow();
     this.log.info(
       {
         triggered: c.triggered,
@@ -358,6 +359,8 @@ export class App {
         dropped: c.framesDropped,
         camera: this.camera.stats(),
         outbox: this.store.stats().outbox,
+        // Since the previous report: a long run's drift shows line by line.
+        window: w,
       },
       `parts ${c.triggered}: ${c.accepted} accepted, ${c.rejected} rejected (${c.failsafe()} fail-safe), ${this.tracker.inFlight()} in flight`,
     );

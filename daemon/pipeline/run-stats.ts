@@ -24,18 +24,34 @@ export interface Summary {
   parts_per_s: number;
   latency_ms: Record<(typeof STAGES)[number] | "end_to_end", LatencySummary>;
   event_loop_lag_ms: { p50: number; p99: number; max: number };
+  /** Pulse start against the part's ejection time, absolute, for every pulsed reject. */
+  pulse_error_ms: LatencySummary;
+  /** CPU time of the whole process (every thread) over wall time: 100 is one core busy. */
+  cpu_percent: number;
+  /** Peak resident memory of the process, worker threads included. */
+  peak_rss_mb: number;
   /** Judgements against the synthetic line's ground truth, when it has one. */
   truth?: { parts: number; defective: number; caught: number; escaped: number; false_rejects: number };
 }
 
-/** Latencies, event-loop lag and ground-truth scores of one run. */
+/** Trigger-to-verdict latency, CPU and memory since the previous progress report. */
+export interface ProgressWindow {
+  end_to_end_ms: LatencySummary;
+  cpu_percent: number;
+  rss_mb: number;
+}
+
+/** Latencies, event-loop lag, pulse timing, CPU, memory and ground-truth scores of one run. */
 export class RunStats {
   private readonly stages = Object.fromEntries([...STAGES, "end_to_end"].map((s) => [s, new Latency()])) as Record<
     keyof Summary["latency_ms"],
     Latency
   >;
   private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  private readonly pulseError = new Latency();
+  private window = { latency: new Latency(), startMs: Date.now(), cpu: process.cpuUsage() };
   private readonly started = Date.now();
+  private readonly cpuAtStart = process.cpuUsage();
   private truth = { parts: 0, defective: 0, caught: 0, escaped: 0, false_rejects: 0 };
 
   constructor() {
@@ -47,7 +63,11 @@ export class RunStats {
       const v = p.stages[s as keyof StageTimes];
       if (v !== undefined) this.stages[s].record(v);
     }
-    if (p.stages.total !== undefined) this.stages.end_to_end.record(p.stages.total);
+    if (p.stages.total !== undefined) {
+      this.stages.end_to_end.record(p.stages.total);
+      this.window.latency.record(p.stages.total);
+    }
+    if (p.outcome === "rejected" && p.tPulseMs !== undefined) this.pulseError.record(Math.abs(p.tPulseMs - p.ejectAtMs));
     if (p.truth) {
       const t = this.truth;
       t.parts++;
@@ -58,6 +78,14 @@ export class RunStats {
       if (defective && !rejected) t.escaped++;
       if (!defective && rejected) t.false_rejects++;
     }
+  }
+
+  /** Starts a new window: what a long run's progress line reports, so drift shows. */
+  takeWindow(): ProgressWindow {
+    const { latency, startMs, cpu } = this.window;
+    const w = { end_to_end_ms: latency.summary(), cpu_percent: cpuPercent(cpu, startMs), rss_mb: mb(process.memoryUsage.rss()) };
+    this.window = { latency: new Latency(), startMs: Date.now(), cpu: process.cpuUsage() };
+    return w;
   }
 
   summary(c: Counters, inFlight: number, invariantOk: boolean): Summary {
@@ -83,6 +111,10 @@ export class RunStats {
         p99: lagMs(this.lag.percentile(99)),
         max: lagMs(this.lag.max),
       },
+      pulse_error_ms: this.pulseError.summary(),
+      cpu_percent: cpuPercent(this.cpuAtStart, this.started),
+      // maxRSS is in KiB, for the whole process.
+      peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
     };
     if (this.truth.parts > 0) s.truth = { ...this.truth };
     return s;
@@ -99,6 +131,7 @@ export function formatSummary(s: Summary): string {
     `rejected by reason: ${fmtCounts(s.rejected_by_reason)}`,
     `fail-safe ${s.failsafe}: ${fmtCounts(s.failsafe_by_reason)}   late verdicts ${s.late_verdicts}   frames dropped ${s.frames_dropped}`,
     `${s.duration_s} s, ${s.parts_per_s} parts/s   event-loop lag p50 ${s.event_loop_lag_ms.p50} ms  p99 ${s.event_loop_lag_ms.p99} ms  max ${s.event_loop_lag_ms.max} ms`,
+    `CPU ${s.cpu_percent}% of one core   peak RSS ${s.peak_rss_mb} MB   pulse error p99 ${s.pulse_error_ms.p99} ms  max ${s.pulse_error_ms.max} ms (${s.pulse_error_ms.count} pulses)`,
     "latency ms      count      p50      p95      p99      max",
     ...Object.entries(s.latency_ms).map(
       ([k, v]) => `  ${k.padEnd(12)} ${String(v.count).padStart(7)} ${[v.p50, v.p95, v.p99, v.max].map((x) => x.toFixed(2).padStart(8)).join(" ")}`,
@@ -109,6 +142,16 @@ export function formatSummary(s: Summary): string {
     lines.push(`against ground truth: ${t.defective} defective of ${t.parts}, caught ${t.caught}, escaped ${t.escaped}, false rejects ${t.false_rejects}`);
   }
   return lines.join("\n");
+}
+
+function cpuPercent(since: NodeJS.CpuUsage, sinceMs: number): number {
+  const wallMs = Date.now() - sinceMs;
+  const cpu = process.cpuUsage(since);
+  return wallMs > 0 ? Math.round((cpu.user + cpu.system) / 10 / wallMs) : 0;
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10;
 }
 
 function fmtCounts(o: Record<string, number>): string {

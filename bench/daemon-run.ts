@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { ProgressWindow, Summary } from "../daemon/pipeline/run-stats.js";
+import { EdgeError } from "../daemon/util/errors.js";
+
+const MAIN = fileURLToPath(new URL("../daemon/main.js", import.meta.url));
+
+/** One progress line of the daemon: counters so far and the window since the previous line. */
+export interface Progress {
+  tS: number;
+  triggered: number;
+  failsafe: number;
+  window: ProgressWindow;
+}
+
+export interface DaemonRun {
+  summary: Summary;
+  progress: Progress[];
+  exitCode: number;
+}
+
+/**
+ * Runs the daemon as its own process (`edge-inspect run --duration`), so that
+ * its CPU and memory are its own and not the bench's, and collects its
+ * progress lines and end-of-run summary.
+ */
+export async function runDaemon(config: Record<string, unknown>, seconds: number): Promise<DaemonRun> {
+  const dir = mkdtempSync(join(tmpdir(), "ei-bench-"));
+  try {
+    const configFile = join(dir, "line.yaml");
+    const summaryFile = join(dir, "summary.json");
+    writeFileSync(configFile, stringify({ ...config, data_dir: join(dir, "data") }));
+    const child = spawn(process.execPath, [MAIN, "run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const started = Date.now();
+    const progress: Progress[] = [];
+    let tail = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (tail + chunk).split("\n");
+      tail = lines.pop()!;
+      for (const l of lines) {
+        const p = progressLine(l, started);
+        if (p) progress.push(p);
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    // Start-up and a graceful stop take seconds; far beyond that the daemon is stuck.
+    const killer = setTimeout(() => child.kill("SIGKILL"), (seconds + 120) * 1000);
+    const exitCode = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    clearTimeout(killer);
+    if (!existsSync(summaryFile)) throw new EdgeError("E_BENCH_DAEMON", `daemon exited ${exitCode} without a summary: ${stderr.trim().split("\n").slice(-5).join(" | ")}`);
+    return { summary: JSON.parse(readFileSync(summaryFile, "utf8")) as Summary, progress, exitCode };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function progressLine(line: string, started: number): Progress | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const o = JSON.parse(line) as { triggered?: number; failsafe?: number; window?: ProgressWindow };
+    if (o.window === undefined || o.triggered === undefined || o.failsafe === undefined) return undefined;
+    return { tS: (Date.now() - started) / 1000, triggered: o.triggered, failsafe: o.failsafe, window: o.window };
+  } catch {
+    return undefined;
+  }
+}
