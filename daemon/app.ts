@@ -104,6 +104,7 @@ export class App {
       {
         mode: config.line.mode,
         frameToleranceMs: config.line.frame_tolerance_ms,
+        firstFrameTimeoutMs: config.line.first_frame_timeout_ms,
         maxInFlight: config.line.max_in_flight,
         engineQueue: config.engine_runtime.queue,
       },

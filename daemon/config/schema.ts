@@ -39,6 +39,7 @@ const line = z
     travel_ms: positiveMs(60_000).default(400),
     decision_margin_ms: ms(10_000).default(20),
     frame_tolerance_ms: positiveMs(10_000).default(50),
+    first_frame_timeout_ms: positiveMs(600_000).default(10_000),
     max_in_flight: z.number().int().min(1).max(10_000).default(256),
     failsafe: failsafe.default({}),
   })

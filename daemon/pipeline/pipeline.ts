@@ -12,6 +12,7 @@ import type { Part } from "./part.js";
 export interface PipelineSettings {
   mode: "free-run" | "triggered";
   frameToleranceMs: number;
+  firstFrameTimeoutMs: number;
   maxInFlight: number;
   /** Engine queue depth: free-run frames beyond it are dropped, not queued. */
   engineQueue: number;
@@ -29,6 +30,7 @@ export class Pipeline {
   /** A bounded run stops taking parts after this many. */
   maxParts = Infinity;
   private limitListener: (() => void) | undefined;
+  private firstFrame: (() => void) | undefined;
 
   constructor(
     private readonly settings: PipelineSettings,
@@ -45,8 +47,18 @@ export class Pipeline {
   async start(labels: string[]): Promise<void> {
     this.labels = labels;
     this.accepting = true;
+    const firstFrame = new Promise<boolean>((resolve) => {
+      this.firstFrame = () => resolve(true);
+      setTimeout(() => resolve(false), this.settings.firstFrameTimeoutMs).unref();
+    });
     await this.camera.start((f) => this.onFrame(f));
-    if (this.settings.mode === "triggered") await this.trigger!.start((e) => this.onTrigger(e));
+    if (this.settings.mode !== "triggered") return;
+    // Triggers are taken once the camera delivers: a part triggered while the
+    // camera is still opening would fail safe for nothing but start-up order.
+    if (!(await firstFrame)) {
+      this.log.warn(`no frame from the camera within ${this.settings.firstFrameTimeoutMs} ms: taking triggers anyway, their parts fail safe until it delivers`);
+    }
+    await this.trigger!.start((e) => this.onTrigger(e));
   }
 
   /** Stops taking new parts; parts in flight go on to their verdicts. */
@@ -72,6 +84,8 @@ export class Pipeline {
   }
 
   private onFrame(frame: Frame): void {
+    this.firstFrame?.();
+    this.firstFrame = undefined;
     if (this.settings.mode === "triggered") {
       this.matcher.offer(frame);
       return;
