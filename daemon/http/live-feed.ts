@@ -34,6 +34,7 @@ const WINDOW_MS = 60_000;
 const SAMPLE_MS = 1000;
 /** Clients beyond this are refused: each costs a socket and a write per interval. */
 const MAX_CLIENTS = 32;
+const KEPT_JPEGS = 4;
 
 /**
  * The live view's source: one status event per interval to every subscriber,
@@ -46,7 +47,8 @@ export class LiveFeed {
   private toEncode: SettledPart | undefined;
   private readonly clients = new Set<ServerResponse>();
   private readonly samples: Array<{ t: number; settled: number; rejected: number }> = [];
-  private jpeg: { part: SettledPart; seq: number; data: Buffer; width: number; height: number } | undefined;
+  /** The last few encoded frames, so a viewer fetching one just replaced still gets the frame its boxes belong to. */
+  private readonly jpegs: Array<{ part: SettledPart; seq: number; data: Buffer; width: number; height: number }> = [];
   private encoding = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly sampleTimer: NodeJS.Timeout;
@@ -73,7 +75,7 @@ export class LiveFeed {
     const settled = s.accepted + s.rejected;
     const dt = first ? now - first.t : 0;
     const dSettled = first ? settled - first.settled : 0;
-    const j = this.jpeg;
+    const j = this.jpegs[this.jpegs.length - 1];
     return {
       time_ms: now,
       state: h.state,
@@ -88,8 +90,10 @@ export class LiveFeed {
     };
   }
 
-  frame(): Buffer | undefined {
-    return this.jpeg?.data;
+  /** The encoded frame with this sequence number, or the latest one. */
+  frame(seq?: number): Buffer | undefined {
+    if (seq === undefined) return this.jpegs[this.jpegs.length - 1]?.data;
+    return this.jpegs.find((j) => j.seq === seq)?.data;
   }
 
   full(): boolean {
@@ -145,7 +149,8 @@ export class LiveFeed {
     this.encoding = true;
     this.toEncode = undefined;
     try {
-      this.jpeg = { part, seq: f.seq, data: await encodeJpeg(f), width: f.width, height: f.height };
+      this.jpegs.push({ part, seq: f.seq, data: await encodeJpeg(f), width: f.width, height: f.height });
+      if (this.jpegs.length > KEPT_JPEGS) this.jpegs.shift();
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, "live frame could not be encoded");
     } finally {

@@ -40,9 +40,9 @@ export function registerLiveRoutes(app: FastifyInstance, station: Station, live:
   });
 
   app.get("/api/live/frame.jpg", async (req, reply) => {
-    parse(liveFrameQuery, req.query, "parameter");
-    const jpeg = live.frame();
-    if (!jpeg) throw httpError(404, "no frame yet: the live view encodes one while it is watched");
+    const { seq } = parse(liveFrameQuery, req.query, "parameter");
+    const jpeg = live.frame(seq === undefined ? undefined : Number(seq));
+    if (!jpeg) throw httpError(404, seq === undefined ? "no frame yet: the live view encodes one while it is watched" : `frame ${seq} is no longer kept`);
     return reply.header("content-type", "image/jpeg").header("cache-control", "no-store").send(jpeg);
   });
 }

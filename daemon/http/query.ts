@@ -48,7 +48,7 @@ export const alarmListQuery = z.object({ limit: count(1, MAX_PAGE, 50), before: 
 export const idParams = z.object({ id }).strict();
 export const verdictBody = z.object({ verdict: z.enum(OPERATOR_VERDICTS, { errorMap: () => ({ message: "must be confirmed or false_reject" }) }) }).strict();
 export const empty = z.object({}).strict();
-/** The frame's sequence number only makes each URL distinct, so a browser never shows a cached one. */
+/** A frame by its sequence number (each URL distinct, so a browser never shows a cached one); without it the latest. */
 export const liveFrameQuery = z.object({ seq: text.regex(/^\d{1,16}$/, "must be a whole number").optional() }).strict();
 
 export function toFilter(q: { from?: number; to?: number; class?: string; verdict?: DefectFilter["verdict"] }): DefectFilter {

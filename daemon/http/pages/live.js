@@ -25,18 +25,36 @@ function show(s) {
       last.findings.length > 0 ? el("span", { class: "dim" }, ` (${last.findings.map((f) => `${f.class} ${fmtScore(f.score)}`).join(", ")})`) : "",
     );
   }
-  const framed = s.framed;
-  if (framed && framed.frame_seq !== shownSeq) {
-    shownSeq = framed.frame_seq;
-    const img = $("frame");
-    // Verdict and boxes change together with the frame they belong to.
-    img.onload = () => {
-      drawBoxes($("boxes"), framed.findings, framed.width, framed.height);
-      $("caption").textContent = `frame of part ${framed.part_id}: ${framed.outcome} (${framed.reason})`;
-      $("caption").dataset.part = String(framed.part_id);
-    };
-    img.src = `/api/live/frame.jpg?seq=${framed.frame_seq}`;
+  if (s.framed && s.framed.frame_seq !== shownSeq) showFrame(s.framed);
+}
+
+let loading = false;
+let queued = null;
+
+/** One frame request at a time: on a slow link a newer frame waits instead of cancelling the one on its way. */
+function showFrame(framed) {
+  shownSeq = framed.frame_seq;
+  if (loading) {
+    queued = framed;
+    return;
   }
+  loading = true;
+  const img = $("frame");
+  const done = () => {
+    loading = false;
+    const next = queued;
+    queued = null;
+    if (next) showFrame(next);
+  };
+  // Verdict and boxes change together with the frame they belong to.
+  img.onload = () => {
+    drawBoxes($("boxes"), framed.findings, framed.width, framed.height);
+    $("caption").textContent = `frame of part ${framed.part_id}: ${framed.outcome} (${framed.reason})`;
+    $("caption").dataset.part = String(framed.part_id);
+    done();
+  };
+  img.onerror = done;
+  img.src = `/api/live/frame.jpg?seq=${framed.frame_seq}`;
 }
 
 function connect() {
