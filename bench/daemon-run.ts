@@ -36,6 +36,8 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
     writeFileSync(configFile, stringify({ ...config, data_dir: join(dir, "data") }));
     const child = spawn(process.execPath, [MAIN, "run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile], {
       stdio: ["ignore", "pipe", "pipe"],
+      // EDGE_INSPECT_* overlays the daemon's config: the bench's own settings are not for it.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_BENCH_"))),
     });
     const started = Date.now();
     const progress: Progress[] = [];
