@@ -17,19 +17,26 @@ const localInput = (ms: number) => {
 test("the review pages in headless Chromium against the demo line", { timeout: 240_000 }, async () => {
   const s = await startStation();
   const browser = await launchChromium();
+  /** Which wait a timeout came from, with what the page showed then. */
+  let at = "start";
+  let shown = async () => "";
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     const page = await context.newPage();
     // The machine may be busy with other tests: patience, not speed, is what is tested here.
     page.setDefaultTimeout(90_000);
+    shown = async () => page.evaluate(() => ["verdict", "caption", "error", "pageinfo"].map((id) => `${id}=${document.getElementById(id)?.textContent ?? "-"}`).join(" | "));
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
 
     // Live view: the verdict moves on by itself, and a frame arrives with its boxes.
     await page.goto(`${s.url}/live`);
+    at = "wait 1";
     await page.waitForFunction(() => document.getElementById("verdict")!.dataset.part !== undefined);
     const firstPart = await page.getAttribute("#verdict", "data-part");
+    at = "wait 2";
     await page.waitForFunction((f) => document.getElementById("verdict")!.dataset.part !== f, firstPart);
+    at = "wait 3";
     await page.waitForFunction(() => document.getElementById("caption")!.dataset.part !== undefined);
     assert.ok((await page.$eval("#frame", (img) => (img as HTMLImageElement).naturalWidth)) === 320, "the frame is the camera's");
     assert.ok(Number(await page.textContent("#triggered")) > 0);
@@ -39,17 +46,20 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
     // Defect log: pages of 10 going back in time, then a class filter.
     await waitForRejects(s, 25, 90_000);
     await page.goto(`${s.url}/defects?limit=10`);
+    at = "wait 4";
     await page.waitForSelector("#rows tr");
     const ids = async () => page.$$eval("#rows tr", (rows) => rows.map((r) => Number((r as HTMLElement).dataset.id)));
     const newest = await ids();
     assert.equal(newest.length, 10);
     await page.click("#older");
+    at = "wait 5";
     await page.waitForFunction((first) => Number((document.querySelector("#rows tr") as HTMLElement | null)?.dataset.id) !== first, newest[0]);
     const older = await ids();
     assert.equal(older.length, 10);
     assert.ok(Math.max(...older) < Math.min(...newest), "the next page holds older rows only");
     assert.equal(await page.textContent("#pageinfo"), "page 2");
     await page.click("#newest");
+    at = "wait 6";
     await page.waitForFunction(() => document.getElementById("pageinfo")!.textContent === "page 1");
     // Only rows committed well before now: the filtered set no longer changes while the line runs.
     const logged = ((await (await fetch(`${s.url}/api/defects?limit=200`)).json()) as { items: Array<{ time_ms: number; class: string }> }).items;
@@ -61,6 +71,7 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
     await page.selectOption("select[name=class]", cls);
     await page.fill("input[name=to]", localInput(Date.now() - SETTLED_MS));
     await page.click("button[type=submit]");
+    at = "wait 7";
     await page.waitForFunction((c) => [...document.querySelectorAll("#rows td.cls")].every((td) => td.textContent === c) && document.querySelectorAll("#rows tr").length > 0, cls);
     const firstPage = await ids();
     const filterUrl = new URL(page.url());
@@ -88,11 +99,13 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
     // Defect detail: boxes over the part, and a false-reject verdict that is kept in SQLite.
     const id = firstPage[0]!;
     await page.click(`#rows tr[data-id="${id}"] td:nth-child(2) a`);
+    at = "wait 8";
     await page.waitForSelector("svg#boxes rect.box");
     assert.equal(await page.getAttribute("svg#boxes rect.box", "data-class"), cls);
     assert.ok((await page.locator("#timings tr").count()) >= 5);
     await page.screenshot({ path: join(SCREENSHOTS, "defect.png") });
     await page.click("#false");
+    at = "wait 9";
     await page.waitForFunction(() => document.getElementById("opverdict")!.dataset.verdict === "false_reject");
     const db = new Database(s.dbPath, { readonly: true });
     try {
@@ -102,6 +115,7 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
       db.close();
     }
     await page.goto(`${s.url}/defects?verdict=false_reject`);
+    at = "wait 10";
     await page.waitForSelector("#rows tr");
     assert.deepEqual(await ids(), [id]);
 
@@ -109,11 +123,16 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
     s.app.store.recordAlarm({ code: "E_BIN_FULL", message: "reject bin 1 is full", active: true, timeMs: Date.now() });
     await s.app.store.flush();
     await page.goto(`${s.url}/alarms`);
-    await page.waitForSelector("#rows button.ack");
-    await page.click("#rows button.ack");
-    await page.waitForFunction(() => document.querySelector("#rows td.acked")?.textContent?.startsWith("anonymous"));
+    // The line may raise alarms of its own meanwhile: the test's alarm is found by its code.
+    const row = page.locator("#rows tr", { hasText: "E_BIN_FULL" });
+    at = "wait 11";
+    await row.locator("button.ack").click();
+    at = "wait 12";
+    await row.locator("td.acked", { hasText: /^anonymous/ }).waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, "alarms.png") });
     assert.deepEqual(pageErrors, []);
+  } catch (err) {
+    throw new Error(`${at}: ${(err as Error).message}\npage: ${await shown().catch(() => "?")}`, { cause: err });
   } finally {
     await browser.close();
     await s.stop();
