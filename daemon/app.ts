@@ -30,6 +30,8 @@ import { pipelineCommandTarget } from "./publish/pipeline-commands.js";
 import { Telemetry } from "./publish/telemetry.js";
 import { OutboxDrainer } from "./publish/outbox-drainer.js";
 import { defectMessage } from "./publish/messages.js";
+import { SnapshotTaker } from "./records/snapshot-taker.js";
+import { snapshotPath } from "./records/snapshot-path.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import { RunStats, type Summary } from "./pipeline/run-stats.js";
 import type { SettledPart } from "./pipeline/part.js";
@@ -80,6 +82,9 @@ export class App {
   private watchdog: Watchdog | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private settledListeners: Array<(p: SettledPart) => void> = [];
+  private readonly snapshots: SnapshotTaker;
+  /** Settled parts whose row waits for its snapshot to be encoded. */
+  private readonly pendingRecords = new Set<Promise<void>>();
   /** A few frames kept until their verdict, so the live view shows the one a verdict was made on. */
   readonly frames: FrameSampler;
   readonly http: HttpServer | undefined;
@@ -115,6 +120,11 @@ export class App {
       decideSettings(config.decide, undefined),
       log.child({ part: "pipeline" }),
     );
+    this.snapshots = new SnapshotTaker(
+      { rejected: config.snapshots.rejected, acceptedSample: config.snapshots.accepted_sample, quality: config.snapshots.quality },
+      log.child({ part: "snapshots" }),
+    );
+    this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
     const p = config.publish;
@@ -213,6 +223,7 @@ export class App {
     const idle = await Promise.race([this.tracker.idle().then(() => true), delay(timeout).then(() => false)]);
     if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${timeout} ms`);
     await this.engine.close();
+    await Promise.all(this.pendingRecords);
     await this.store.flush();
     if (!(await this.drainer.drained(Math.min(2000, timeout)))) {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
@@ -342,9 +353,24 @@ export class App {
 
   private onSettled(p: SettledPart): void {
     this.stats.add(p);
-    const outbox = p.outcome === "rejected" ? [defectMessage(this.config.station, this.runId, p)] : [];
-    this.store.record(p, outbox);
+    const snapshot = this.snapshots.take(p.id);
+    if (snapshot) {
+      // The JPEG is being encoded off the event loop; the row waits for it,
+      // the line does not.
+      const pending = snapshot.then((jpeg) => this.record(p, jpeg));
+      this.pendingRecords.add(pending);
+      void pending.finally(() => this.pendingRecords.delete(pending));
+    } else {
+      this.record(p, undefined);
+    }
     for (const l of this.settledListeners) l(p);
+  }
+
+  /** The inspection, its defect message and its snapshot: one store transaction. */
+  private record(p: SettledPart, jpeg: Buffer | undefined): void {
+    const snapshot = jpeg ? snapshotPath(this.runId, p.id) : null;
+    const outbox = p.outcome === "rejected" ? [defectMessage(this.config.station, this.runId, p, snapshot)] : [];
+    this.store.record(p, outbox, jpeg);
   }
 
   private reportProgress(): void {

@@ -409,6 +409,14 @@ const lifecycle = z
   })
   .strict();
 
+const snapshots = z
+  .object({
+    rejected: z.boolean().default(true),
+    accepted_sample: z.number().min(0).max(1).default(0),
+    quality: z.number().int().min(1).max(100).default(85),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     station: station.default({}),
@@ -425,6 +433,7 @@ export const configSchema = z
     publish: publish.default({}),
     lifecycle: lifecycle.default({}),
     http: http.default({}),
+    snapshots: snapshots.default({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,7 +7,7 @@ import type { PartTracker } from "../actuation/tracker.js";
 import { nowMs } from "../util/clock.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import type { Part } from "./part.js";
+import type { Judgement, Part } from "./part.js";
 
 export interface PipelineSettings {
   mode: "free-run" | "triggered";
@@ -31,6 +31,7 @@ export class Pipeline {
   maxParts = Infinity;
   private limitListener: (() => void) | undefined;
   private firstFrame: (() => void) | undefined;
+  private judgedListener: ((part: Part, frame: Frame, judgement: Judgement | undefined) => void) | undefined;
 
   constructor(
     private readonly settings: PipelineSettings,
@@ -71,6 +72,15 @@ export class Pipeline {
 
   onLimit(listener: () => void): void {
     this.limitListener = listener;
+  }
+
+  /**
+   * Called with the frame of each part the engine has answered for (the
+   * judgement is undefined when it failed), while the frame is still in hand.
+   * Parts that had already failed safe are not reported.
+   */
+  onFrameJudged(listener: (part: Part, frame: Frame, judgement: Judgement | undefined) => void): void {
+    this.judgedListener = listener;
   }
 
   private newPart(ev: TriggerEvent): Part | undefined {
@@ -134,11 +144,13 @@ export class Pipeline {
       const t = nowMs();
       const judgement = { ...decide(r.output, labels, settings), modelVersion: r.modelVersion };
       part.stages.decide = nowMs() - t;
+      if (!part.judgement) this.judgedListener?.(part, frame, judgement);
       this.tracker.judge(part, judgement);
     } catch (err) {
       const code = errorCode(err);
       const reason = code === "E_ENGINE_OVERLOAD" ? "overload" : "error";
       this.log.warn({ part: part.id, code, err: errorMessage(err) }, `part ${part.id} fails safe: ${reason}`);
+      if (!part.judgement && reason === "error") this.judgedListener?.(part, frame, undefined);
       this.tracker.failSafe(part, reason, `${code}: ${errorMessage(err)}`);
     }
   }

@@ -7,7 +7,7 @@ import { topic, type StationId } from "./topics.js";
  * The `defects` message for a rejected part. Its id is stable (run + part),
  * so a redelivery after a broker outage or a restart is recognisable.
  */
-export function defectMessage(station: StationId, runId: string, p: SettledPart): OutboxMessage {
+export function defectMessage(station: StationId, runId: string, p: SettledPart, snapshot: string | null = null): OutboxMessage {
   const id = `${station.device}:${runId}:${p.id}`;
   const payload = {
     id,
@@ -20,6 +20,7 @@ export function defectMessage(station: StationId, runId: string, p: SettledPart)
     boxes: p.judgement.findings.map((f) => f.box ?? null),
     model_version: p.modelVersion,
     latency_ms: p.stages.total === undefined ? null : round4(p.stages.total),
+    snapshot,
   };
   return { id, topic: topic(station, "defects"), payload: JSON.stringify(payload), qos: 1 };
 }

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { migrate } from "./migrations.js";
+import { snapshotPath } from "./snapshot-path.js";
 import { pruneByAge, pruneBySize, pruneSnapshots } from "./retention.js";
 import type { InspectionRow } from "./inspection-row.js";
 import type { Alarm, OutboxEntry } from "./store.js";
@@ -101,10 +102,9 @@ function prepare() {
 /** Writes the snapshot before its row; a snapshot that cannot be written is given up, never the row. */
 function writeSnapshot(row: InspectionRow): { path: string | null; bytes: number } {
   if (!row.snapshot) return { path: null, bytes: 0 };
-  const day = row.triggeredAt.slice(0, 10);
-  const rel = join(day, `${runId}-${row.partId}.jpg`);
+  const rel = snapshotPath(runId, row.partId);
   try {
-    mkdirSync(join(o.snapshotDir, day), { recursive: true });
+    mkdirSync(dirname(join(o.snapshotDir, rel)), { recursive: true });
     writeFileSync(join(o.snapshotDir, rel), row.snapshot);
     return { path: rel, bytes: row.snapshot.byteLength };
   } catch (err) {

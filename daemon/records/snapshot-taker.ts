@@ -1,0 +1,48 @@
+import type { Frame } from "../capture/camera.js";
+import type { Judgement } from "../pipeline/part.js";
+import { encodeSnapshot } from "../vision/snapshot.js";
+import type { Logger } from "../util/log.js";
+
+export interface SnapshotSettings {
+  /** Keep a snapshot of every part the model did not pass (rejects, errors). */
+  rejected: boolean;
+  /** Share of passed parts kept as well (0..1), for review and retraining. */
+  acceptedSample: number;
+  quality: number;
+}
+
+/**
+ * Chooses which judged frames become snapshots and encodes them (JPEG, boxes
+ * drawn) on libuv's pool as soon as the verdict is known: only the small
+ * JPEG is held until the part settles, never the frame itself.
+ */
+export class SnapshotTaker {
+  private readonly pending = new Map<number, Promise<Buffer | undefined>>();
+
+  constructor(
+    private readonly s: SnapshotSettings,
+    private readonly log: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** `judgement` is undefined when the engine failed on this frame. */
+  consider(partId: number, frame: Frame, judgement: Judgement | undefined): void {
+    const passed = judgement?.verdict === "pass";
+    if (passed ? this.random() >= this.s.acceptedSample : !this.s.rejected) return;
+    const boxes = (passed ? [] : (judgement?.findings ?? []))
+      .filter((f) => f.box)
+      .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
+    const jpeg = encodeSnapshot(frame, { quality: this.s.quality, boxes }).catch((err: unknown) => {
+      this.log.warn({ err, part: partId }, "snapshot could not be encoded");
+      return undefined;
+    });
+    this.pending.set(partId, jpeg);
+  }
+
+  /** The part's snapshot, if one was taken; forgets it. */
+  take(partId: number): Promise<Buffer | undefined> | undefined {
+    const p = this.pending.get(partId);
+    this.pending.delete(partId);
+    return p;
+  }
+}
