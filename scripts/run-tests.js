@@ -20,5 +20,5 @@ if (files.length === 0) {
   console.error("no test files found under dist/test");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-reporter=spec", ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=180000", "--test-reporter=spec", ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);

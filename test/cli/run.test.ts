@@ -13,6 +13,8 @@ writeFileSync(
 camera: { type: synthetic, width: 320, height: 240, fps: 50, seed: 2, defect_rate: 0.3 }
 engine: { type: simulated, latency_ms: 3 }
 lifecycle: { progress_report_ms: 200 }
+actuation: { window_ms: 100 }
+http: { enabled: false }
 `,
 );
 

@@ -13,6 +13,8 @@ line: { mode: free-run, travel_ms: 300, decision_margin_ms: 20 }
 camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 3, defect_rate: 0.3 }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 lifecycle: { progress_report_ms: 60000 }
+# Tests run side by side: none takes the review server's fixed port.
+http: { enabled: false }
 # Pipeline tests are about verdicts, not pulse precision: a wide ejection
 # window keeps a busy test machine from turning late pulses into escapes.
 actuation: { window_ms: 100 }

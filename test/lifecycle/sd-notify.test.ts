@@ -21,7 +21,7 @@ test("under systemd: READY after start, WATCHDOG while making progress, STOPPING
   const server = unix.createSocket("unix_dgram", (buf) => messages.push(buf.toString()));
   server.bind(sock);
   const config = join(dir, "line.yaml");
-  writeFileSync(config, "camera: { type: synthetic, width: 320, height: 240, fps: 30 }\nengine: { type: simulated, latency_ms: 2 }\nline: { travel_ms: 200 }\n");
+  writeFileSync(config, "camera: { type: synthetic, width: 320, height: 240, fps: 30 }\nengine: { type: simulated, latency_ms: 2 }\nline: { travel_ms: 200 }\nhttp: { enabled: false }\n");
   try {
     const { child, done } = startCli(["run", "--config", config], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: "200000" });
     await waitForOutput(child, /READY/);

@@ -24,6 +24,7 @@ trigger: { type: simulated, rate_hz: 15 }
 camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 5, defect_rate: 0.3 }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 actuation: { window_ms: 100 }
+http: { enabled: false }
 `),
     quietLog(),
   );
@@ -50,6 +51,7 @@ trigger: { type: simulated, rate_hz: 20 }
 camera: { type: synthetic, width: 320, height: 240, fps: 0.1 }
 engine: { type: simulated, latency_ms: 1 }
 actuation: { window_ms: 100 }
+http: { enabled: false }
 `),
     quietLog(),
   );
@@ -70,6 +72,7 @@ trigger: { type: simulated, rate_hz: 40 }
 camera: { type: synthetic, width: 320, height: 240, fps: 50 }
 engine: { type: simulated, latency_ms: 1 }
 actuation: { window_ms: 100 }
+http: { enabled: false }
 `),
     quietLog(),
   );
@@ -88,6 +91,7 @@ camera: { type: synthetic, width: 320, height: 240, fps: 100 }
 engine: { type: simulated, latency_ms: 40 }
 engine_runtime: { queue: 2 }
 actuation: { window_ms: 100 }
+http: { enabled: false }
 `),
     quietLog(),
   );
