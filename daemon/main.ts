@@ -117,6 +117,7 @@ function help(cmd: keyof typeof USAGE): number {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  let helpFor = cmd ? `${cmd} ` : "";
   try {
     switch (cmd) {
       case "run":
@@ -141,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
       case "-h":
         return help("main");
       default:
+        helpFor = "";
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (err) {
@@ -148,8 +150,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`edge-inspect: invalid config ${err.message}\n`);
       return EXIT.CONFIG;
     }
-    if (err instanceof UsageError) {
-      process.stderr.write(`edge-inspect: ${err.message}\nTry 'edge-inspect ${cmd && cmd in USAGE ? `${cmd} ` : ""}--help'.\n`);
+    // Sub-commands report command-line mistakes as E_USAGE, node's parseArgs as ERR_PARSE_ARGS_*.
+    if (err instanceof UsageError || errorCode(err) === "E_USAGE" || errorCode(err).startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`edge-inspect: ${errorMessage(err)}\nTry 'edge-inspect ${helpFor}--help'.\n`);
       return EXIT.USAGE;
     }
     process.stderr.write(`edge-inspect: ${errorCode(err)}: ${errorMessage(err)}\n`);

@@ -48,7 +48,7 @@ test("check-config: unreadable or missing file → exit 2", async () => {
 });
 
 test("command line mistakes → exit 64 with a hint; --help and version → exit 0", async () => {
-  for (const args of [["frobnicate"], ["run", "--max-parts", "ten"], ["run", "--duration", "-1"], ["run", "--bogus"], ["check-config"]]) {
+  for (const args of [["frobnicate"], ["run", "--max-parts", "ten"], ["run", "--duration", "-1"], ["run", "--bogus"], ["check-config"], ["defects", "--bogus"], ["stats", "--since", "soon"], ["infer"]]) {
     const r = await runCli(args);
     assert.equal(r.code, 64, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /Try 'edge-inspect/);
