@@ -131,7 +131,7 @@ export class App {
     const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
     this.commands = new Commands(
       { station: config.station, allow: commands.allow, maxPayloadBytes: commands.max_payload_bytes },
-      pipelineCommandTarget(this.pipeline),
+      pipelineCommandTarget(this.pipeline, () => this.actuation.testPulse()),
       this.publisher,
       log.child({ part: "commands" }),
     );

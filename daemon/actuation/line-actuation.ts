@@ -7,7 +7,7 @@ import { Alarms } from "./alarms.js";
 import { BinMonitor } from "./bin-monitor.js";
 import { RejectConfirm } from "./reject-confirm.js";
 import { RejectScheduler } from "./reject-scheduler.js";
-import type { StationPlan } from "./scheduler-protocol.js";
+import type { StationPlan, TestPulse } from "./scheduler-protocol.js";
 import { PartTracker } from "./tracker.js";
 
 type LineConfig = Config["actuation"]["reject"];
@@ -105,6 +105,11 @@ export class LineActuation {
   async stop(): Promise<void> {
     for (const c of this.confirms) c?.stop();
     await this.scheduler.stop();
+  }
+
+  /** One test pulse on the main reject output (the MQTT `test-reject` command). */
+  testPulse(): Promise<TestPulse> {
+    return this.scheduler.testPulse(0);
   }
 
   /** Synchronous: the scheduler thread's outputs to safe (the caller does the main thread's own lines). */

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { CONTROL_ACK, CONTROL_SAFE, type FromWorker, type PulseResult, type SchedulerInit, type StationPlan, type ToWorker } from "./scheduler-protocol.js";
+import { CONTROL_ACK, CONTROL_SAFE, type FromWorker, type PulseResult, type SchedulerInit, type StationPlan, type TestPulse, type ToWorker } from "./scheduler-protocol.js";
 
 export interface SchedulerPlan {
   tracking: "time" | "encoder";
@@ -22,6 +22,8 @@ export class RejectScheduler {
   private resultListener: (r: PulseResult) => void = () => undefined;
   private failureListener: (why: string) => void = () => undefined;
   private stopping = false;
+  private testId = 0;
+  private readonly tests = new Map<number, { resolve: (p: TestPulse) => void; reject: (err: Error) => void }>();
 
   constructor(
     readonly plan: SchedulerPlan,
@@ -45,6 +47,8 @@ export class RejectScheduler {
       worker.on("message", (m: FromWorker) => {
         if (m.t === "ready") resolve();
         else if (m.t === "error") reject(new EdgeError("E_GPIO_LINE", `reject scheduler: ${m.message}`));
+        else if (m.t === "tested") this.settleTest(m.id, undefined, { tOnMs: m.tOnMs, tOffMs: m.tOffMs });
+        else if (m.t === "test-refused") this.settleTest(m.id, new EdgeError("E_TEST_PULSE", `test pulse refused: ${m.why}`));
         else {
           const { t: _t, ...r } = m;
           this.resultListener(r);
@@ -56,6 +60,7 @@ export class RejectScheduler {
         this.failureListener(`reject scheduler thread failed: ${err.message}`);
       });
       worker.on("exit", (code) => {
+        for (const id of [...this.tests.keys()]) this.settleTest(id, new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler stopped"));
         if (this.stopping) return;
         reject(new EdgeError("E_GPIO_LINE", `reject scheduler exited with code ${code}`));
         this.failureListener(`reject scheduler thread exited with code ${code}`);
@@ -70,6 +75,20 @@ export class RejectScheduler {
   /** station: index to reject at, -1 to let the part pass. */
   decide(id: number, station: number): void {
     this.post({ t: "decide", id, station });
+  }
+
+  /**
+   * One test pulse at a station: its configured width, after its min gap;
+   * parts keep their own pulses and fail-safe action. Resolves once the
+   * pulse has ended.
+   */
+  testPulse(station = 0): Promise<TestPulse> {
+    if (!this.worker || this.stopping) return Promise.reject(new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler is not running"));
+    const id = ++this.testId;
+    return new Promise((resolve, reject) => {
+      this.tests.set(id, { resolve, reject });
+      this.post({ t: "test", id, station });
+    });
   }
 
   /**
@@ -91,6 +110,13 @@ export class RejectScheduler {
     this.post({ t: "stop" });
     await exited;
     this.worker = undefined;
+  }
+
+  private settleTest(id: number, err: Error | undefined, pulse?: TestPulse): void {
+    const t = this.tests.get(id);
+    this.tests.delete(id);
+    if (err) t?.reject(err);
+    else t?.resolve(pulse!);
   }
 
   private post(m: ToWorker): void {

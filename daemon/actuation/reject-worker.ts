@@ -29,6 +29,8 @@ interface PosEvent {
 interface TimeEvent {
   t: number;
   kind: "on" | "off";
+  /** A test pulse (its id numbers the request, not a part): no part is settled by it, riders are. */
+  test?: boolean;
   id: number;
   station: number;
   auto: boolean;
@@ -127,25 +129,59 @@ function fire(id: number, station: number, target: number, auto: boolean): void 
     result({ id, outcome: "escaped", station, auto, why });
     return;
   }
+  energise(id, station, target, auto, false);
+}
+
+/**
+ * A test pulse: the station's own width, after its min gap, and nothing else
+ * changes (parts keep their own events; one reaching the ejector meanwhile
+ * rides the pulse and is settled as rejected).
+ */
+function testPulse(id: number, station: number): void {
+  if (held) {
+    send({ t: "test-refused", id, why: "outputs are held at their safe level" });
+    return;
+  }
+  if (!stations[station]) {
+    send({ t: "test-refused", id, why: `no reject station ${station}` });
+    return;
+  }
+  insert(timeQueue, { t: Math.max(nowMs(), busyUntil[station]!), kind: "on", test: true, id, station, auto: false, target: 0, tOn: 0, riders: [] }, (e) => e.t);
+}
+
+function energise(id: number, station: number, target: number, auto: boolean, test: boolean): void {
+  const s = stations[station]!;
   lines[station]!.set(true);
   const tOn = nowMs();
   // A safe request that raced this edge wins: the line goes straight back.
   if (Atomics.load(control, CONTROL_SAFE) === 1) holdSafe();
   busyUntil[station] = tOn + s.pulseMs + s.minGapMs;
-  const off: TimeEvent = { t: tOn + s.pulseMs, kind: "off", id, station, auto, target, tOn, riders: [] };
+  const off: TimeEvent = { t: tOn + s.pulseMs, kind: "off", test, id, station, auto, target, tOn, riders: [] };
   pulseOn[station] = off;
   insert(timeQueue, off, (e) => e.t);
 }
 
 function onTimeEvent(e: TimeEvent): void {
   if (e.kind === "on") {
-    fire(e.id, e.station, e.target, e.auto);
+    const on = pulseOn[e.station];
+    if (e.test) {
+      if (held) send({ t: "test-refused", id: e.id, why: "outputs are held at their safe level" });
+      // A part's pulse took the ejector first: the test waits for its min gap again.
+      else if (on || busyUntil[e.station]! > e.t) insert(timeQueue, { ...e, t: busyUntil[e.station]! }, (x) => x.t);
+      else energise(e.id, e.station, 0, false, true);
+    } else if (on) {
+      // Two waits for the same retracting ejector ended together: the second rides the first's pulse.
+      on.riders.push({ id: e.id, auto: e.auto });
+    } else {
+      fire(e.id, e.station, e.target, e.auto);
+    }
     return;
   }
   lines[e.station]!.set(false);
   const tOff = nowMs();
   pulseOn[e.station] = undefined;
-  for (const p of [{ id: e.id, auto: e.auto }, ...e.riders]) {
+  if (e.test) send({ t: "tested", id: e.id, tOnMs: e.tOn, tOffMs: tOff });
+  for (const p of [...(e.test ? [] : [{ id: e.id, auto: e.auto }]), ...e.riders]) {
     result({ id: p.id, outcome: held ? "escaped" : "rejected", station: e.station, auto: p.auto, tOnMs: e.tOn, tOffMs: tOff, ...(held ? { why: "pulse cut short by a safe request" } : {}) });
   }
 }
@@ -222,6 +258,9 @@ try {
         break;
       case "decide":
         decide(m.id, m.station);
+        break;
+      case "test":
+        testPulse(m.id, m.station);
         break;
       case "stop":
         holdSafe();

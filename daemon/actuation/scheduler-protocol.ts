@@ -32,6 +32,8 @@ export type ToWorker =
   | { t: "arm"; id: number; at: number }
   /** Its action: a station index to reject there, -1 to let it pass. */
   | { t: "decide"; id: number; station: number }
+  /** One test pulse at a station, as soon as its min gap allows; `id` numbers test requests, not parts. */
+  | { t: "test"; id: number; station: number }
   | { t: "stop" };
 
 export interface PulseResult {
@@ -46,7 +48,17 @@ export interface PulseResult {
   why?: string;
 }
 
-export type FromWorker = { t: "ready" } | ({ t: "result" } & PulseResult) | { t: "error"; message: string };
+export interface TestPulse {
+  tOnMs: number;
+  tOffMs: number;
+}
+
+export type FromWorker =
+  | { t: "ready" }
+  | ({ t: "result" } & PulseResult)
+  | ({ t: "tested"; id: number } & TestPulse)
+  | { t: "test-refused"; id: number; why: string }
+  | { t: "error"; message: string };
 
 export const CONTROL_SAFE = 0;
 export const CONTROL_ACK = 1;

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt, { type MqttClient } from "mqtt";
 import { App } from "../../daemon/app.js";
+import type { SimulatedGpio } from "../../daemon/actuation/simulated-gpio.js";
 import { topic } from "../../daemon/publish/topics.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { BASE_YAML, lineConfig } from "../fakes/line.js";
@@ -97,9 +98,10 @@ test("commands over a real Mosquitto: bad ones get coded error replies and chang
     assert.equal((await got).ok, true);
     await old.endAsync();
 
-    while (!seen.has(topic(station, "metrics")) || !seen.has(topic(station, "defects"))) await sleep(50);
-    const metrics = JSON.parse(seen.get(topic(station, "metrics"))!.at(-1)!);
-    assert.ok(metrics.triggered > 0 && metrics.commands.refused === refused.length);
+    // Metrics go out every second: wait for one sent after the refusals were counted (a loaded machine may take longer).
+    const lastMetrics = () => JSON.parse(seen.get(topic(station, "metrics"))?.at(-1) ?? "null") as { triggered: number; commands: { refused: number } } | null;
+    while ((lastMetrics()?.commands.refused ?? 0) < refused.length || !seen.has(topic(station, "defects"))) await sleep(50);
+    assert.ok(lastMetrics()!.triggered > 0);
     const defect = JSON.parse(seen.get(topic(station, "defects"))![0]!);
     assert.match(defect.id, /^cam1:/);
     assert.ok(Array.isArray(defect.classes) && defect.time);
@@ -115,4 +117,53 @@ test("commands over a real Mosquitto: bad ones get coded error replies and chang
   await late.endAsync();
   await ctl.endAsync();
   await broker.close();
+});
+
+test("test-reject over a real Mosquitto: one pulse of the configured width per command, min gap kept, refused once outputs are held safe", async () => {
+  const broker = await Mosquitto.start();
+  const config = lineConfig(stationYaml(broker.url));
+  config.actuation.pulse_ms = 30;
+  config.actuation.min_gap_ms = 100;
+  const app = new App(config, quietLog());
+  const gpio = app.gpio as SimulatedGpio;
+  const ctl = await mqtt.connectAsync(broker.url, { clientId: "ctl-pulse", protocolVersion: 5 });
+  await ctl.subscribeAsync("replies/ctl", { qos: 1 });
+  const request = requester(ctl);
+  const as = JSON.stringify({ from: "operator-1" });
+  try {
+    await app.start();
+    while (!app.publisher.connected()) await sleep(20);
+    // Paused and drained, the line makes no pulses of its own: every edge now is a test pulse.
+    await request("pause", as);
+    await app.tracker.idle();
+    const before = gpio.edges.length;
+    const replies = await Promise.all([request("test-reject", as), request("test-reject", as)]);
+    for (const r of replies) {
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.ok(!Number.isNaN(Date.parse((r.result as { pulsed_at: string }).pulsed_at)));
+    }
+    const edges = gpio.edges.slice(before).filter((e) => e.line === "reject");
+    assert.deepEqual(edges.map((e) => e.active), [true, false, true, false]);
+    const [on1, off1, on2, off2] = edges.map((e) => e.tMs) as [number, number, number, number];
+    // Generous upper bounds: a loaded 2-core machine. The width never comes from the network.
+    for (const w of [off1 - on1, off2 - on2]) assert.ok(w >= 29.5 && w <= 30 + 50, `width ${w.toFixed(1)} ms`);
+    assert.ok(on2 - off1 >= 99.5, `gap ${(on2 - off1).toFixed(1)} ms`);
+    assert.equal(app.commands.counts.accepted, 3);
+
+    // Parts are still judged and rejected (fail-safe untouched) after test pulses.
+    await request("resume", as);
+    const rejected = app.tracker.counters.rejected;
+    while (app.tracker.counters.rejected === rejected) await sleep(20);
+
+    // Held at the safe level (the signal and crash path), the output takes no test pulse.
+    app.emergencySafe();
+    const held = await request("test-reject", as);
+    assert.equal((held.error as { code: string }).code, "E_CMD_UNAVAILABLE");
+    assert.match((held.error as { message: string }).message, /held at their safe level/);
+    assert.equal(gpio.isActive("reject"), false);
+  } finally {
+    await app.stop("test done");
+    await ctl.endAsync();
+    await broker.close();
+  }
 });
