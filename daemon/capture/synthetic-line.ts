@@ -84,10 +84,14 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
 
   let box: [number, number, number, number] | undefined;
   const inside = (): Pt => {
-    // A point on the part away from the holes, in part coordinates.
+    // A point on the part away from the holes and its edges, in part
+    // coordinates: the box sampled covers the bracket's cut-out too, and a
+    // defect drawn there lies on the belt while the truth calls the part defective.
+    const m = size * 0.12;
     for (;;) {
       const p: Pt = [(rnd() - 0.5) * size * 1.0, (rnd() - 0.5) * size * 0.6];
-      if (holes.every((hp) => Math.hypot(hp[0] - p[0], hp[1] - p[1]) > holeR * 2.2)) return p;
+      const onPart = ([[0, 0], [m, 0], [-m, 0], [0, m], [0, -m]] as Pt[]).every((d) => inPolygon([p[0] + d[0], p[1] + d[1]], outline));
+      if (onPart && holes.every((hp) => Math.hypot(hp[0] - p[0], hp[1] - p[1]) > holeR * 2.2)) return p;
     }
   };
   const dark = new cv.Vec3(shade * 0.35, shade * 0.33, shade * 0.3);
@@ -144,6 +148,17 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
   const truth: GroundTruth = { partType, defect };
   if (box) truth.box = clipBox(box, w, h);
   return { image: out, truth };
+}
+
+/** Even-odd ray casting: is `p` inside the closed polygon `poly`? */
+function inPolygon(p: Pt, poly: Pt[]): boolean {
+  let inside = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i]!;
+    const [xj, yj] = poly[j]!;
+    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
 }
 
 function pt(p: Pt) {

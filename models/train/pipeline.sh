@@ -8,18 +8,19 @@
 #   --name NAME       package name (default defect-demo)
 #   --out DIR         package folder (default models/NAME)
 #   --work DIR        intermediate files (default data/model-build/NAME)
-#   --epochs N        training epoch cap; early stopping usually ends sooner (default 40)
+#   --epochs N        training epochs, over which the learning rate decays (default 45)
+#   --size WxH        model input (default 160x120: a 2 px scratch on a 640x480 frame stays visible)
 # Needs the tools' system packages: scripts/setup.sh --tools.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 step="${1:-}"
-case "$step" in dataset|train|quantize|evaluate|package|all) shift ;; *) sed -n '2,13p' "$0" >&2; exit 64 ;; esac
-from="" synthetic=3000 seed=1 name=defect-demo out="" work="" epochs=40
+case "$step" in dataset|train|quantize|evaluate|package|all) shift ;; *) sed -n '2,14p' "$0" >&2; exit 64 ;; esac
+from="" synthetic=3000 seed=1 name=defect-demo out="" work="" epochs=45 size=160x120
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2" ;; --synthetic) synthetic="$2" ;; --seed) seed="$2" ;; --name) name="$2" ;;
-    --out) out="$2" ;; --work) work="$2" ;; --epochs) epochs="$2" ;;
+    --out) out="$2" ;; --work) work="$2" ;; --epochs) epochs="$2" ;; --size) size="$2" ;;
     *) echo "pipeline: unknown option '$1'" >&2; exit 64 ;;
   esac
   shift 2
@@ -35,9 +36,9 @@ say() { printf '\n== %s\n' "$*" >&2; }
 run_dataset() {
   say "dataset → $data"
   if [ -n "$from" ]; then
-    node dist/models/train/export-dataset.js --out "$data" --from "$from" --seed "$seed"
+    node dist/models/train/export-dataset.js --out "$data" --from "$from" --seed "$seed" --size "$size"
   else
-    node dist/models/train/export-dataset.js --out "$data" --synthetic "$synthetic" --seed "$seed"
+    node dist/models/train/export-dataset.js --out "$data" --synthetic "$synthetic" --seed "$seed" --size "$size"
   fi
 }
 run_train() {
