@@ -11,7 +11,7 @@ import { writeDataset } from "./dataset-file.js";
 
 function size(name: string, v: string): InputSize {
   const m = /^(\d+)x(\d+)$/.exec(v);
-  if (!m) throw new Error(`--${name} must be WIDTHxHEIGHT, e.g. 128x96, got '${v}'`);
+  if (!m) throw new Error(`--${name} must be WIDTHxHEIGHT, e.g. 160x120, got '${v}'`);
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
@@ -30,7 +30,7 @@ function main(argv: string[]): void {
       seed: { type: "string", default: "1" },
       "defect-rate": { type: "string", default: "0.8" },
       frame: { type: "string", default: "640x480" },
-      size: { type: "string", default: "128x96" },
+      size: { type: "string", default: "160x120" },
       "ok-label": { type: "string", default: "ok" },
     },
     strict: true,
