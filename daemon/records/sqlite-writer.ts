@@ -209,7 +209,9 @@ function trimOutbox(): void {
 
 function report(outboxAdded: boolean): void {
   status.pending = pending.length;
-  send({ t: "status", status: { ...status, outbox: status.outbox - pendingDeletes.size }, outboxAdded });
+  // A delete acknowledged twice (a resend after a reconnect) is counted until
+  // its commit finds nothing to remove: the estimate never goes below empty.
+  send({ t: "status", status: { ...status, outbox: Math.max(0, status.outbox - pendingDeletes.size) }, outboxAdded });
 }
 
 function schedule(delayMs: number): void {
