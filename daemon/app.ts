@@ -30,8 +30,9 @@ import { pipelineCommandTarget } from "./publish/pipeline-commands.js";
 import { Telemetry } from "./publish/telemetry.js";
 import { OutboxDrainer } from "./publish/outbox-drainer.js";
 import { defectMessage } from "./publish/messages.js";
-import { SnapshotTaker } from "./records/snapshot-taker.js";
+import { SnapshotTaker, type SnapshotSettings } from "./records/snapshot-taker.js";
 import { snapshotPath } from "./records/snapshot-path.js";
+import { changedSections, LIVE_SECTIONS } from "./config/reload.js";
 import { Pipeline } from "./pipeline/pipeline.js";
 import { RunStats, type Summary } from "./pipeline/run-stats.js";
 import type { SettledPart } from "./pipeline/part.js";
@@ -90,7 +91,7 @@ export class App {
   readonly http: HttpServer | undefined;
 
   constructor(
-    readonly config: Config,
+    public config: Config,
     private readonly log: Logger,
     parts: AppParts = {},
     env: NodeJS.ProcessEnv = process.env,
@@ -120,10 +121,7 @@ export class App {
       decideSettings(config.decide, undefined),
       log.child({ part: "pipeline" }),
     );
-    this.snapshots = new SnapshotTaker(
-      { rejected: config.snapshots.rejected, acceptedSample: config.snapshots.accepted_sample, quality: config.snapshots.quality },
-      log.child({ part: "snapshots" }),
-    );
+    this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ part: "snapshots" }));
     this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
@@ -264,8 +262,8 @@ export class App {
    * closed after. On any failure the running model stays, and the error
    * says why.
    */
-  async swapModel(dir: string, variant?: string): Promise<EngineInfo> {
-    const e = this.config.engine;
+  async swapModel(dir: string, variant?: string, config: Config = this.config): Promise<EngineInfo> {
+    const e = config.engine;
     const running = this.engineInfo;
     const refuse = (code: string, why: string) => {
       this.log.error({ code, dir }, `model swap refused, keeping ${running?.name ?? "none"} ${running?.version ?? ""}: ${why}`);
@@ -284,7 +282,7 @@ export class App {
       let info: EngineInfo;
       try {
         info = await next.load();
-        const problems = this.modelProblems(info);
+        const problems = this.modelProblems(info, config);
         if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `the config does not fit it: ${problems.join("; ")}`);
       } catch (err) {
         await next.close();
@@ -295,7 +293,7 @@ export class App {
       this.engine = next;
       this.engineInfo = info;
       this.pipeline.labels = info.labels;
-      this.pipeline.decideSettings = decideSettings(this.config.decide, info);
+      this.pipeline.decideSettings = decideSettings(config.decide, info);
       this.log.info({ engine: info, previous: running.version }, `model swapped: ${running.name} ${running.version} -> ${info.name} ${info.version} on ${info.backend}`);
       const until = Date.now() + rt.hang_timeout_ms;
       while (old.pending() > 0 && Date.now() < until) await delay(5);
@@ -306,12 +304,39 @@ export class App {
     }
   }
 
+  /**
+   * Applies a changed config while the line runs (SIGHUP, the reload-config
+   * command). Only what can change between two parts is taken; a change
+   * anywhere else refuses the whole reload, naming the sections, and nothing
+   * changes. Returns the sections applied.
+   */
+  async reloadConfig(next: Config): Promise<string[]> {
+    if (this.state !== "running") throw new EdgeError("E_STATE", `reload refused: the station is ${this.state}`);
+    const changed = changedSections(this.config, next);
+    const restart = changed.filter((s) => !LIVE_SECTIONS.includes(s));
+    const [cur, nxt] = [this.config.engine, next.engine];
+    const engineChanged = changed.includes("engine");
+    if (engineChanged && (cur.type === "simulated" || nxt.type === "simulated" || cur.type !== nxt.type)) restart.push("engine (only a model package or variant swaps live)");
+    if (restart.length > 0) throw new EdgeError("E_RELOAD_RESTART", `reload refused, nothing applied: a restart is needed to change ${restart.join(", ")}`);
+    if (engineChanged && nxt.type !== "simulated") await this.swapModel(nxt.package, nxt.variant, next);
+    else if (this.engineInfo) {
+      const problems = this.modelProblems(this.engineInfo, next);
+      if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `reload refused, nothing applied: ${problems.join("; ")}`);
+    }
+    this.config = next;
+    this.pipeline.decideSettings = decideSettings(next.decide, this.engineInfo);
+    this.snapshots.settings = snapshotSettings(next);
+    this.log.level = next.log.level;
+    this.log.info({ changed }, changed.length > 0 ? `config reloaded: ${changed.join(", ")}` : "config reloaded: nothing changed");
+    return changed;
+  }
+
   /** Class names the config uses that the model lacks, as `path: problem`. */
-  private modelProblems(info: EngineInfo): string[] {
-    const d = this.config.decide;
+  private modelProblems(info: EngineInfo, config: Config = this.config): string[] {
+    const d = config.decide;
     const uses = Object.keys(d.thresholds).map((cls) => ({ path: `decide.thresholds.${cls}`, label: cls }));
     if (d.ok_label !== undefined) uses.push({ path: "decide.ok_label", label: d.ok_label });
-    this.config.actuation.bins.forEach((b, i) => b.classes.forEach((cls, j) => uses.push({ path: `actuation.bins.${i}.classes.${j}`, label: cls })));
+    config.actuation.bins.forEach((b, i) => b.classes.forEach((cls, j) => uses.push({ path: `actuation.bins.${i}.classes.${j}`, label: cls })));
     return labelProblems(info.labels, uses);
   }
 
@@ -392,6 +417,11 @@ export class App {
       `parts ${c.triggered}: ${c.accepted} accepted, ${c.rejected} rejected (${c.failsafe()} fail-safe), ${this.tracker.inFlight()} in flight`,
     );
   }
+}
+
+function snapshotSettings(config: Config): SnapshotSettings {
+  const s = config.snapshots;
+  return { rejected: s.rejected, acceptedSample: s.accepted_sample, quality: s.quality };
 }
 
 function delay(ms: number): Promise<void> {

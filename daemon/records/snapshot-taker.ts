@@ -20,7 +20,7 @@ export class SnapshotTaker {
   private readonly pending = new Map<number, Promise<Buffer | undefined>>();
 
   constructor(
-    private readonly s: SnapshotSettings,
+    public settings: SnapshotSettings,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
   ) {}
@@ -28,11 +28,11 @@ export class SnapshotTaker {
   /** `judgement` is undefined when the engine failed on this frame. */
   consider(partId: number, frame: Frame, judgement: Judgement | undefined): void {
     const passed = judgement?.verdict === "pass";
-    if (passed ? this.random() >= this.s.acceptedSample : !this.s.rejected) return;
+    if (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected) return;
     const boxes = (passed ? [] : (judgement?.findings ?? []))
       .filter((f) => f.box)
       .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
-    const jpeg = encodeSnapshot(frame, { quality: this.s.quality, boxes }).catch((err: unknown) => {
+    const jpeg = encodeSnapshot(frame, { quality: this.settings.quality, boxes }).catch((err: unknown) => {
       this.log.warn({ err, part: partId }, "snapshot could not be encoded");
       return undefined;
     });
