@@ -4,7 +4,7 @@
 // as a child process (`daemon <scenario>`), and prints what the tree saw as
 // one JSON line.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,6 +105,7 @@ ${scenario === "start-fails" ? "trigger: { type: gpio, input: { name: photo-eye,
     }
   }
   const code = await exited;
+  rmSync(dir, { recursive: true, force: true });
   await fake.close();
   return { pulseMs: DAEMON_PULSE_MS, code, signalledMs, files: fake.line(REJECT_PIN) ?? fake.unexported.get(REJECT_PIN), stdout: stdout.slice(-4000), stderr: stderr.slice(-4000) };
 }
