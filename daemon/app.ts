@@ -136,6 +136,11 @@ export class App {
     const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
     this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ part: "telemetry" }));
     this.store.onAlarm((a) => this.telemetry.alarm(a));
+    this.alarms.on((a) => {
+      const alarm = { code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() };
+      this.store.recordAlarm(alarm);
+      this.telemetry.alarm(alarm);
+    });
   }
 
   /** Part ids restart with every run; run + part id is unique on this station. */
@@ -428,6 +433,22 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
+/** Every source type runs in a capture thread; the config says which. */
+function buildCamera(config: Config, log: Logger): Camera {
+  return new WorkerCamera(config.camera, log);
+}
+
+function buildTrigger(config: Config, gpio: Gpio, encoder: Encoder | undefined): Trigger | undefined {
+  const t = config.trigger;
+  if (!t) return undefined;
+  switch (t.type) {
+    case "simulated":
+      return new SimulatedTrigger(t.rate_hz, t.jitter_ms);
+    case "gpio":
+      return new GpioTrigger(gpio.input(inputSpec(t.input, t.edge)), t.debounce_ms, encoder);
+  }
+}
+
 function buildStore(config: Config, log: Logger): Store {
   const r = config.records;
   switch (r.type) {
@@ -445,22 +466,6 @@ function buildPublisher(config: Config, log: Logger): Publisher {
       return new MemoryPublisher();
     case "mqtt":
       return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ part: "mqtt" }));
-  }
-}
-
-/** Every source type runs in a capture thread; the config says which. */
-function buildCamera(config: Config, log: Logger): Camera {
-  return new WorkerCamera(config.camera, log);
-}
-
-function buildTrigger(config: Config, gpio: Gpio, encoder: Encoder | undefined): Trigger | undefined {
-  const t = config.trigger;
-  if (!t) return undefined;
-  switch (t.type) {
-    case "simulated":
-      return new SimulatedTrigger(t.rate_hz, t.jitter_ms);
-    case "gpio":
-      return new GpioTrigger(gpio.input(inputSpec(t.input, t.edge)), t.debounce_ms, encoder);
   }
 }
 

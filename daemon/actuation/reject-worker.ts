@@ -179,6 +179,8 @@ function onTimeEvent(e: TimeEvent): void {
   }
   lines[e.station]!.set(false);
   const tOff = nowMs();
+  // The ejector's retract time counts from when the output really went off.
+  busyUntil[e.station] = Math.max(busyUntil[e.station]!, tOff + stations[e.station]!.minGapMs);
   pulseOn[e.station] = undefined;
   if (e.test) send({ t: "tested", id: e.id, tOnMs: e.tOn, tOffMs: tOff });
   for (const p of [...(e.test ? [] : [{ id: e.id, auto: e.auto }]), ...e.riders]) {
