@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema.js";
 import type { Camera } from "./capture/camera.js";
 import { WorkerCamera } from "./capture/worker-camera.js";
@@ -129,7 +130,12 @@ export class App {
     const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
     this.commands = new Commands(
       { station: config.station, allow: commands.allow, maxPayloadBytes: commands.max_payload_bytes },
-      pipelineCommandTarget(this.pipeline, () => this.actuation.testPulse()),
+      pipelineCommandTarget(this.pipeline, {
+        testPulse: () => this.actuation.testPulse(),
+        snapshot: () => this.snapshotNext(),
+        reloadConfig: () => this.reloadFromSource(),
+        swapModel: async (name) => (await this.swapModel(this.packageBeside(name))).version,
+      }),
       this.publisher,
       log.child({ part: "commands" }),
     );
@@ -307,6 +313,39 @@ export class App {
     } finally {
       this.swapping = false;
     }
+  }
+
+  /** Where the config comes from, for reloads (the CLI sets it to the file it read). */
+  configSource: (() => Config) | undefined;
+
+  /** Re-reads the config source and applies it (SIGHUP, the reload-config command). */
+  reloadFromSource(): Promise<string[]> {
+    if (!this.configSource) return Promise.reject(new EdgeError("E_CMD_UNAVAILABLE", "this station was not started from a config file"));
+    let next: Config;
+    try {
+      next = this.configSource();
+    } catch (err) {
+      return Promise.reject(new EdgeError((err as EdgeError).code ?? "E_CONFIG", `config reload refused, nothing applied: ${(err as Error).message}`));
+    }
+    return this.reloadConfig(next);
+  }
+
+  /** Keeps the next judged frame as a snapshot, whatever its verdict; resolves with its path. */
+  async snapshotNext(timeoutMs = 5000): Promise<string> {
+    const partId = await this.snapshots.next(timeoutMs);
+    if (partId === undefined) throw new EdgeError("E_CMD_UNAVAILABLE", `no frame was judged within ${timeoutMs} ms (paused, or no parts)`);
+    return snapshotPath(this.runId, partId);
+  }
+
+  /**
+   * A model package named over the network: only a directory beside the
+   * running package, never an arbitrary path on the station.
+   */
+  private packageBeside(name: string): string {
+    const e = this.config.engine;
+    if (e.type === "simulated") throw new EdgeError("E_CMD_UNAVAILABLE", "the simulated engine has no model package");
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new EdgeError("E_CMD_INVALID", `package must be the name of a package directory beside the running one, got '${name}'`);
+    return join(dirname(resolve(e.package)), name);
   }
 
   /**

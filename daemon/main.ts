@@ -52,10 +52,11 @@ async function cmdRun(args: string[]): Promise<number> {
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level);
   const app = new App(config, log);
-  return runApp(app, log, { configFile, maxParts, duration, summaryJson: values["summary-json"] });
+  app.configSource = () => loadConfig(configFile);
+  return runApp(app, log, { maxParts, duration, summaryJson: values["summary-json"] });
 }
 
-async function runApp(app: App, log: Logger, o: { configFile: string; maxParts?: number; duration?: number; summaryJson?: string }): Promise<number> {
+async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: number; summaryJson?: string }): Promise<number> {
   let signals = 0;
   let finish!: (why: string) => void;
   const done = new Promise<string>((r) => (finish = r));
@@ -74,14 +75,7 @@ async function runApp(app: App, log: Logger, o: { configFile: string; maxParts?:
   process.on("SIGTERM", onSignal);
   // systemctl reload: re-read the file; a bad or restart-only change is refused whole.
   process.on("SIGHUP", () => {
-    let next;
-    try {
-      next = loadConfig(o.configFile);
-    } catch (err) {
-      log.error({ code: errorCode(err) }, `config reload refused, nothing applied: ${errorMessage(err)}`);
-      return;
-    }
-    app.reloadConfig(next).catch((err: unknown) => log.error({ code: errorCode(err) }, errorMessage(err)));
+    app.reloadFromSource().catch((err: unknown) => log.error({ code: errorCode(err) }, errorMessage(err)));
   });
   const crash = (err: unknown) => {
     app.emergencySafe();

@@ -9,10 +9,17 @@ import type { CommandTarget } from "./commands.js";
  * from becoming parts; triggered parts are always judged (and fail safe), so
  * pause can never let a part pass unjudged.
  */
-export function pipelineCommandTarget(pipeline: Pipeline, testPulse: () => Promise<TestPulse>): CommandTarget {
-  const unavailable = (what: string) => async (): Promise<never> => {
-    throw new EdgeError("E_CMD_UNAVAILABLE", `${what} is not available on this station`);
-  };
+export interface StationActions {
+  testPulse(): Promise<TestPulse>;
+  /** Keeps the next judged frame; resolves with its snapshot path. */
+  snapshot(): Promise<string>;
+  /** Re-reads the config file; resolves with the sections applied. */
+  reloadConfig(): Promise<string[]>;
+  /** Swaps to a model package beside the running one; resolves with its version. */
+  swapModel(name: string): Promise<string>;
+}
+
+export function pipelineCommandTarget(pipeline: Pipeline, station: StationActions): CommandTarget {
   return {
     pause: () => {
       pipeline.paused = true;
@@ -29,13 +36,13 @@ export function pipelineCommandTarget(pipeline: Pipeline, testPulse: () => Promi
     // The scheduler fires it at the configured width after the min gap; a held (safe) output refuses it.
     testReject: async () => {
       try {
-        return wallTime((await testPulse()).tOnMs).toISOString();
+        return wallTime((await station.testPulse()).tOnMs).toISOString();
       } catch (err) {
         throw new EdgeError("E_CMD_UNAVAILABLE", errorMessage(err), { cause: err });
       }
     },
-    snapshot: unavailable("snapshot"),
-    reloadConfig: unavailable("reload-config"),
-    swapModel: unavailable("swap-model"),
+    snapshot: () => station.snapshot(),
+    reloadConfig: async () => ({ applied: await station.reloadConfig() }),
+    swapModel: async (name) => ({ model_version: await station.swapModel(name) }),
   };
 }

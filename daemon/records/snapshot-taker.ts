@@ -18,6 +18,8 @@ export interface SnapshotSettings {
  */
 export class SnapshotTaker {
   private readonly pending = new Map<number, Promise<Buffer | undefined>>();
+  /** Requests for the next judged frame whatever the policy (the snapshot command). */
+  private wanted: Array<(partId: number) => void> = [];
 
   constructor(
     public settings: SnapshotSettings,
@@ -28,7 +30,9 @@ export class SnapshotTaker {
   /** `judgement` is undefined when the engine failed on this frame. */
   consider(partId: number, frame: Frame, judgement: Judgement | undefined): void {
     const passed = judgement?.verdict === "pass";
-    if (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected) return;
+    const requested = this.wanted;
+    this.wanted = [];
+    if (requested.length === 0 && (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected)) return;
     const boxes = (passed ? [] : (judgement?.findings ?? []))
       .filter((f) => f.box)
       .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
@@ -37,6 +41,22 @@ export class SnapshotTaker {
       return undefined;
     });
     this.pending.set(partId, jpeg);
+    for (const r of requested) r(partId);
+  }
+
+  /** Resolves with the part whose frame is kept next, or undefined if none comes within `timeoutMs`. */
+  next(timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wanted = this.wanted.filter((w) => w !== take);
+        resolve(undefined);
+      }, timeoutMs);
+      const take = (partId: number) => {
+        clearTimeout(timer);
+        resolve(partId);
+      };
+      this.wanted.push(take);
+    });
   }
 
   /** The part's snapshot, if one was taken; forgets it. */
