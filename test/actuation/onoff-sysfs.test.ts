@@ -101,6 +101,16 @@ test("the daemon on onoff: a second SIGTERM mid-pulse takes the output safe at o
   assertWidths(p, out.pulseMs, false);
 });
 
+test("the daemon on onoff: an uncaught exception mid-pulse takes the output safe and exits 1", { skip }, async () => {
+  const out = await child<DaemonOut>(["daemon", "crash"]);
+  assert.equal(out.code, 1, out.stderr + out.stdout);
+  assert.match(out.stdout, /injected fault.*uncaught error: outputs safe, exiting/);
+  assert.equal(out.files?.value, "0", "reject line at its safe level after the crash");
+  const p = pulses(out.changes, REJECT);
+  assert.ok(p.length >= 1 && p.every((x) => !Number.isNaN(x.off)), JSON.stringify(out.changes));
+  assertWidths(p, out.pulseMs, false);
+});
+
 test("the daemon on onoff: a part that fails after the outputs are live (photo-eye epoll refused) stops it with a coded error and outputs safe", { skip }, async () => {
   const out = await child<DaemonOut>(["daemon", "start-fails"]);
   assert.equal(out.code, 1, out.stderr + out.stdout);

@@ -21,7 +21,7 @@ const BIN_PIN = 18;
 const SCHEDULER_PULSE_MS = 100;
 const DAEMON_PULSE_MS = 150;
 
-type Scenario = "term" | "term-twice" | "start-fails";
+type Scenario = "term" | "term-twice" | "start-fails" | "crash";
 
 async function scheduler(fake: FakeSysfsGpio) {
   const config = lineConfig(`
@@ -60,6 +60,7 @@ actuation:
 }
 
 const MAIN = fileURLToPath(new URL("../../daemon/main.js", import.meta.url));
+const CRASH_PRELOAD = new URL("../fakes/throw-on-sigusr2.js", import.meta.url).href;
 
 async function daemon(fake: FakeSysfsGpio, scenario: Scenario) {
   const dir = mkdtempSync(join(tmpdir(), "ei-sysfs-"));
@@ -79,7 +80,8 @@ actuation:
   min_gap_ms: 20
 ${scenario === "start-fails" ? "trigger: { type: gpio, input: { name: photo-eye, pin: 5 } }\n" : ""}`,
   );
-  const child = spawn(process.execPath, [MAIN, "run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  const preload = scenario === "crash" ? ["--import", CRASH_PRELOAD] : [];
+  const child = spawn(process.execPath, [...preload, MAIN, "run", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -98,7 +100,7 @@ ${scenario === "start-fails" ? "trigger: { type: gpio, input: { name: photo-eye,
     // Signals land while a pulse is on: the case where leaving the output alone would hurt.
     await until("reject pulse", pulseOn);
     signalledMs = nowMs();
-    child.kill("SIGTERM");
+    child.kill(scenario === "crash" ? "SIGUSR2" : "SIGTERM");
     if (scenario === "term-twice") {
       await until("'stopping' log line", () => /stopping/.test(stdout));
       child.kill("SIGTERM");
