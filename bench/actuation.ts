@@ -27,38 +27,50 @@ export const actuationBenchmark: Benchmark = {
   async run(opts) {
     const seconds = Math.max(2, Math.round(15 * opts.scale));
     const log = createLogger("error", false);
+    const rows = [];
+    const data: Record<string, unknown> = { seconds, goal_p99_ms: 1 };
+    // Side by side: the reject thread as a normal thread, then under SCHED_FIFO
+    // (actuation.realtime_priority; needs root or CAP_SYS_NICE).
+    for (const priority of [0, 10]) {
+      // Idle: only the tracker and scheduler, parts at the demo line's rate, every one rejected.
+      const config = demo();
+      config.actuation.realtime_priority = priority;
+      const idleParts: SettledPart[] = [];
+      const act = new LineActuation(config, new SimulatedGpio(), () => "bench", (p) => idleParts.push(p), log);
+      await act.start();
+      const period = 1000 / (config.camera.type === "synthetic" ? config.camera.fps : 20);
+      const until = nowMs() + seconds * 1000;
+      while (nowMs() < until) {
+        const p = act.tracker.create({ tMs: nowMs() });
+        act.tracker.judge(p, { verdict: "reject", findings: [{ class: "bench", score: 1 }] });
+        await sleep(period);
+      }
+      await act.tracker.idle();
+      await act.stop();
 
-    // Idle: only the tracker and scheduler, parts at the demo line's rate, every one rejected.
-    const config = demo();
-    const idleParts: SettledPart[] = [];
-    const act = new LineActuation(config, new SimulatedGpio(), () => "bench", (p) => idleParts.push(p), log);
-    await act.start();
-    const period = 1000 / (config.camera.type === "synthetic" ? config.camera.fps : 20);
-    const until = nowMs() + seconds * 1000;
-    while (nowMs() < until) {
-      const p = act.tracker.create({ tMs: nowMs() });
-      act.tracker.judge(p, { verdict: "reject", findings: [{ class: "bench", score: 1 }] });
-      await sleep(period);
+      // Loaded: the demo line end to end (capture, inference worker, decide, records, publish).
+      // Threshold 0: every part is a reject, so every part makes a pulse to time.
+      const loadedConfig = demo();
+      loadedConfig.decide.threshold = 0;
+      loadedConfig.actuation.realtime_priority = priority;
+      loadedConfig.http.enabled = false;
+      const app = new App(loadedConfig, log);
+      const loadedParts: SettledPart[] = [];
+      app.addSettledListener((p) => loadedParts.push(p));
+      await app.start();
+      await sleep(seconds * 1000);
+      const summary = await app.stop("bench done");
+
+      const thread = priority > 0 ? `SCHED_FIFO ${priority}` : "normal";
+      const idle = row(`idle process, ${thread}`, errors(idleParts));
+      const loaded = row(`full pipeline, ${thread}`, errors(loadedParts));
+      rows.push(idle, loaded);
+      data[priority > 0 ? "realtime" : "normal"] = {
+        idle,
+        loaded,
+        loaded_summary: { triggered: summary.triggered, rejected: summary.rejected, escaped: summary.escaped, event_loop_lag_ms: summary.event_loop_lag_ms },
+      };
     }
-    await act.tracker.idle();
-    await act.stop();
-
-    // Loaded: the demo line end to end (capture, inference worker, decide, records, publish).
-    // Threshold 0: every part is a reject, so every part makes a pulse to time.
-    const loadedConfig = demo();
-    loadedConfig.decide.threshold = 0;
-    const app = new App(loadedConfig, log);
-    const loadedParts: SettledPart[] = [];
-    app.addSettledListener((p) => loadedParts.push(p));
-    await app.start();
-    await sleep(seconds * 1000);
-    const summary = await app.stop("bench done");
-
-    const idle = row("idle process", errors(idleParts));
-    const loaded = row("full pipeline", errors(loadedParts));
-    return {
-      rows: [idle, loaded],
-      data: { seconds, idle, loaded, goal_p99_ms: 1, loaded_summary: { triggered: summary.triggered, rejected: summary.rejected, escaped: summary.escaped, event_loop_lag_ms: summary.event_loop_lag_ms } },
-    };
+    return { rows, data };
   },
 };

@@ -65,6 +65,7 @@ export class LineActuation {
         stations,
         window: t.type === "encoder" ? t.window_mm * perMm : a.window_ms,
         failsafeStation,
+        realtimePriority: a.realtime_priority,
         ...(this.encoder ? { encoder: this.encoder.shared } : {}),
       },
       log.child({ part: "scheduler" }),

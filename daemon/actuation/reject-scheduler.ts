@@ -9,6 +9,8 @@ export interface SchedulerPlan {
   window: number;
   failsafeStation: number;
   encoder?: SharedArrayBuffer;
+  /** SCHED_FIFO priority for the reject thread; 0 leaves it a normal thread. */
+  realtimePriority: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class RejectScheduler {
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (m: FromWorker) => {
         if (m.t === "ready") resolve();
+        else if (m.t === "warning") this.log.warn({ code: m.code }, m.message);
         else if (m.t === "error") reject(new EdgeError("E_GPIO_LINE", `reject scheduler: ${m.message}`));
         else if (m.t === "tested") this.settleTest(m.id, undefined, { tOnMs: m.tOnMs, tOffMs: m.tOffMs });
         else if (m.t === "test-refused") this.settleTest(m.id, new EdgeError("E_TEST_PULSE", `test pulse refused: ${m.why}`));

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { raiseToRealtime } from "./realtime.js";
 import { nowMs } from "../util/clock.js";
 import { errorMessage } from "../util/errors.js";
 import { openWorkerOutput } from "./worker-output.js";
@@ -271,6 +272,10 @@ try {
     }
     pump();
   });
+  if (init.realtimePriority > 0) {
+    const why = raiseToRealtime(init.realtimePriority);
+    if (why) send({ t: "warning", code: "E_RT_PRIORITY", message: `reject thread left at normal priority, pulses may be late under load: ${why}` });
+  }
   send({ t: "ready" });
 } catch (err) {
   send({ t: "error", message: errorMessage(err) });

@@ -25,6 +25,7 @@ export interface SchedulerInit {
   control: SharedArrayBuffer;
   /** Int32 [0] encoder count, for encoder tracking. */
   encoder?: SharedArrayBuffer;
+  realtimePriority: number;
 }
 
 export type ToWorker =
@@ -58,7 +59,8 @@ export type FromWorker =
   | ({ t: "result" } & PulseResult)
   | ({ t: "tested"; id: number } & TestPulse)
   | { t: "test-refused"; id: number; why: string }
-  | { t: "error"; message: string };
+  | { t: "error"; message: string }
+  | { t: "warning"; code: string; message: string };
 
 export const CONTROL_SAFE = 0;
 export const CONTROL_ACK = 1;

@@ -294,6 +294,7 @@ const actuation = z
     pulse_ms: positiveMs(2000).default(15),
     min_gap_ms: ms(2000).default(5),
     window_ms: ms(1000).default(10),
+    realtime_priority: z.number().int().min(0).max(99).default(0),
     confirm: rejectConfirm.optional(),
     bin_full: inputLine.optional(),
     line_stop: gpioLine.optional(),
