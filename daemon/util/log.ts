@@ -9,7 +9,7 @@ export function createLogger(level: string, pretty = process.stdout.isTTY === tr
   if (pretty) {
     return pino({
       level,
-      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } },
+      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", singleLine: true } },
     });
   }
   return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
