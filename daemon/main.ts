@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { App } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
 import { formatSummary } from "./pipeline/run-stats.js";
 import { EXIT, USAGE } from "./cli/usage.js";
+import { DEFAULT_CONFIG, numberArg, parseCommand, usageError } from "./cli/args.js";
 import { cmdDefects } from "./cli/defects.js";
 import { cmdStats } from "./cli/stats.js";
 import { cmdInfer } from "./cli/infer.js";
@@ -14,41 +14,17 @@ import { cmdSynth } from "./cli/synth.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-class UsageError extends Error {}
-
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, positionals = false) {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: positionals, strict: true });
-  } catch (err) {
-    throw new UsageError(errorMessage(err));
-  }
-}
-
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive whole number, got '${v}'`);
-  return n;
-}
-
-function positiveNumber(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number of seconds, got '${v}'`);
-  return n;
-}
-
 async function cmdRun(args: string[]): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parseCommand(args, {
     config: { type: "string", short: "c" },
     "max-parts": { type: "string" },
     duration: { type: "string" },
     "summary-json": { type: "string" },
   });
   if (values.help) return help("run");
-  const maxParts = positiveInt("max-parts", values["max-parts"]);
-  const duration = positiveNumber("duration", values.duration);
-  const configFile = values.config ?? "/etc/edge-inspect/config.yaml";
+  const maxParts = numberArg("max-parts", values["max-parts"], (n) => Number.isSafeInteger(n) && n > 0, "a positive whole number");
+  const duration = numberArg("duration", values.duration, (n) => n > 0, "a positive number of seconds");
+  const configFile = values.config ?? DEFAULT_CONFIG;
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level);
   const app = new App(config, log);
@@ -107,9 +83,9 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
 }
 
 function cmdCheckConfig(args: string[]): number {
-  const { values, positionals } = parse(args, { quiet: { type: "boolean", short: "q" } }, true);
+  const { values, positionals } = parseCommand(args, { quiet: { type: "boolean", short: "q" } }, true);
   if (values.help) return help("check-config");
-  if (positionals.length !== 1) throw new UsageError("check-config takes exactly one config file");
+  if (positionals.length !== 1) throw usageError("check-config takes exactly one config file");
   loadConfig(positionals[0]!);
   if (!values.quiet) process.stdout.write(`${positionals[0]}: valid\n`);
   return EXIT.OK;
@@ -148,15 +124,14 @@ async function main(argv: string[]): Promise<number> {
         return help("main");
       default:
         helpFor = "";
-        throw new UsageError(`unknown command '${cmd}'`);
+        throw usageError(`unknown command '${cmd}'`);
     }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`edge-inspect: invalid config ${err.message}\n`);
       return EXIT.CONFIG;
     }
-    // Sub-commands report command-line mistakes as E_USAGE, node's parseArgs as ERR_PARSE_ARGS_*.
-    if (err instanceof UsageError || errorCode(err) === "E_USAGE" || errorCode(err).startsWith("ERR_PARSE_ARGS")) {
+    if (errorCode(err) === "E_USAGE") {
       process.stderr.write(`edge-inspect: ${errorMessage(err)}\nTry 'edge-inspect ${helpFor}--help'.\n`);
       return EXIT.USAGE;
     }

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.js";
 import { recordsFile } from "../records/sqlite-options.js";
 import { defectsSince, durationMs, openRecords, type DefectRow } from "../records/queries.js";
 import { EdgeError } from "../util/errors.js";
+import { DEFAULT_CONFIG, parseCommand, usageError } from "./args.js";
 
 export const DEFECTS_USAGE = `Usage: edge-inspect defects [--since 1h] [--class NAME] [--format table|csv|json] [--config FILE]
 
@@ -18,32 +18,26 @@ Options:
   -h, --help          this help
 `;
 
-export const DEFAULT_CONFIG = "/etc/edge-inspect/config.yaml";
-
 /** The records database a config points at; refuses a config that keeps records in memory. */
 export function recordsDatabase(configFile: string): string {
   const file = recordsFile(loadConfig(configFile));
-  if (!file) throw new EdgeError("E_USAGE", `${configFile} keeps records in memory (records.type: memory): nothing to read`);
+  if (!file) throw usageError(`${configFile} keeps records in memory (records.type: memory): nothing to read`);
   return file;
 }
 
 export function cmdDefects(args: string[], out: NodeJS.WritableStream = process.stdout): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: "string", short: "c" },
-      since: { type: "string" },
-      class: { type: "string" },
-      format: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values } = parseCommand(args, {
+    config: { type: "string", short: "c" },
+    since: { type: "string" },
+    class: { type: "string" },
+    format: { type: "string" },
   });
   if (values.help) {
     out.write(DEFECTS_USAGE);
     return 0;
   }
   const format = values.format ?? "table";
-  if (!["table", "csv", "json"].includes(format)) throw new EdgeError("E_USAGE", `--format must be table, csv or json, got '${format}'`);
+  if (!["table", "csv", "json"].includes(format)) throw usageError(`--format must be table, csv or json, got '${format}'`);
   const since = Date.now() - durationMs(values.since ?? "1h");
   const db = openRecords(recordsDatabase(values.config ?? DEFAULT_CONFIG));
   try {

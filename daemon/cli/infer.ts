@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { cv } from "../vision/opencv.js";
 import { decide } from "../decide/decide.js";
 import { decideSettings } from "../decide/settings.js";
@@ -7,6 +6,7 @@ import type { Backend, CreateBackend } from "../inference/backend.js";
 import type { OnnxBackendOptions } from "../inference/onnx-backend.js";
 import type { TfjsBackendOptions } from "../inference/tfjs-backend.js";
 import type { Finding } from "../pipeline/part.js";
+import { parseCommand, usageError } from "./args.js";
 import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
 
 export const INFER_USAGE = `Usage: edge-inspect infer --model DIR [--variant NAME] [--json] IMAGE...
@@ -34,22 +34,21 @@ interface ImageResult {
 }
 
 export async function cmdInfer(args: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand(
     args,
-    allowPositionals: true,
-    options: {
+    {
       model: { type: "string", short: "m" },
       variant: { type: "string" },
       json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
-  });
+    true,
+  );
   if (values.help) {
     out.write(INFER_USAGE);
     return 0;
   }
-  if (!values.model) throw new EdgeError("E_USAGE", "infer needs --model DIR");
-  if (positionals.length === 0) throw new EdgeError("E_USAGE", "infer needs at least one IMAGE");
+  if (!values.model) throw usageError("infer needs --model DIR");
+  if (positionals.length === 0) throw usageError("infer needs at least one IMAGE");
   const backend = await openBackend(values.model, values.variant);
   let failed = 0;
   try {

@@ -1,6 +1,6 @@
-import { parseArgs } from "node:util";
 import { durationMs, openRecords, statsSince, type StationStats } from "../records/queries.js";
-import { DEFAULT_CONFIG, recordsDatabase } from "./defects.js";
+import { recordsDatabase } from "./defects.js";
+import { DEFAULT_CONFIG, parseCommand } from "./args.js";
 
 export const STATS_USAGE = `Usage: edge-inspect stats [--since 24h] [--json] [--config FILE]
 
@@ -15,14 +15,10 @@ Options:
 `;
 
 export function cmdStats(args: string[], out: NodeJS.WritableStream = process.stdout): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: "string", short: "c" },
-      since: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values } = parseCommand(args, {
+    config: { type: "string", short: "c" },
+    since: { type: "string" },
+    json: { type: "boolean" },
   });
   if (values.help) {
     out.write(STATS_USAGE);

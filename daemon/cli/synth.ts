@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { writeSyntheticDataset } from "../capture/synthetic-dataset.js";
-import { errorMessage } from "../util/errors.js";
 import { EXIT } from "./usage.js";
+import { numberArg, parseCommand, usageError } from "./args.js";
 
 export const SYNTH_USAGE = `Usage: edge-inspect synth --out DIR --parts N --seed S [options]
 
@@ -26,63 +25,41 @@ Options:
 Without --video or --images it writes DIR/line.avi.
 `;
 
-class BadArgs extends Error {}
-
-function num(name: string, v: string | undefined, fallback: number, check: (n: number) => boolean, what: string): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || !check(n)) throw new BadArgs(`--${name} must be ${what}, got '${v}'`);
-  return n;
-}
-
 export function cmdSynth(args: string[]): number {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        out: { type: "string" },
-        parts: { type: "string" },
-        seed: { type: "string" },
-        "defect-rate": { type: "string" },
-        width: { type: "string" },
-        height: { type: "string" },
-        fps: { type: "string" },
-        video: { type: "string" },
-        fourcc: { type: "string" },
-        images: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(SYNTH_USAGE);
-      return EXIT.OK;
-    }
-    if (!values.out) throw new BadArgs("--out DIR is required");
-    if (values.parts === undefined) throw new BadArgs("--parts N is required");
-    if (values.seed === undefined) throw new BadArgs("--seed S is required");
-    const int = (n: number) => Number.isSafeInteger(n);
-    const size = (n: number) => int(n) && n >= 64 && n <= 4096;
-    const video = values.video ?? (values.images ? undefined : "line.avi");
-    const r = writeSyntheticDataset({
-      out: values.out,
-      parts: num("parts", values.parts, 0, (n) => int(n) && n > 0, "a positive whole number"),
-      seed: num("seed", values.seed, 0, (n) => int(n) && n >= 0, "a whole number >= 0"),
-      defectRate: num("defect-rate", values["defect-rate"], 0.2, (n) => n >= 0 && n <= 1, "between 0 and 1"),
-      width: num("width", values.width, 640, size, "a whole number from 64 to 4096"),
-      height: num("height", values.height, 480, size, "a whole number from 64 to 4096"),
-      fps: num("fps", values.fps, 20, (n) => n > 0 && n <= 1000, "a number of frames per second, up to 1000"),
-      images: values.images === true,
-      ...(video ? { video } : {}),
-      ...(values.fourcc ? { fourcc: values.fourcc } : {}),
-    });
-    process.stdout.write(`wrote ${[r.video, r.imagesDir, r.truthFile].filter(Boolean).join(", ")}\n`);
+  const { values } = parseCommand(args, {
+    out: { type: "string" },
+    parts: { type: "string" },
+    seed: { type: "string" },
+    "defect-rate": { type: "string" },
+    width: { type: "string" },
+    height: { type: "string" },
+    fps: { type: "string" },
+    video: { type: "string" },
+    fourcc: { type: "string" },
+    images: { type: "boolean" },
+  });
+  if (values.help) {
+    process.stdout.write(SYNTH_USAGE);
     return EXIT.OK;
-  } catch (err) {
-    if (err instanceof BadArgs || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`edge-inspect synth: ${errorMessage(err)}\nTry 'edge-inspect synth --help'.\n`);
-      return EXIT.USAGE;
-    }
-    throw err;
   }
+  if (!values.out) throw usageError("--out DIR is required");
+  if (values.parts === undefined) throw usageError("--parts N is required");
+  if (values.seed === undefined) throw usageError("--seed S is required");
+  const int = (n: number) => Number.isSafeInteger(n);
+  const size = (n: number) => int(n) && n >= 64 && n <= 4096;
+  const video = values.video ?? (values.images ? undefined : "line.avi");
+  const r = writeSyntheticDataset({
+    out: values.out,
+    parts: numberArg("parts", values.parts, (n) => int(n) && n > 0, "a positive whole number")!,
+    seed: numberArg("seed", values.seed, (n) => int(n) && n >= 0, "a whole number >= 0")!,
+    defectRate: numberArg("defect-rate", values["defect-rate"], (n) => n >= 0 && n <= 1, "between 0 and 1") ?? 0.2,
+    width: numberArg("width", values.width, size, "a whole number from 64 to 4096") ?? 640,
+    height: numberArg("height", values.height, size, "a whole number from 64 to 4096") ?? 480,
+    fps: numberArg("fps", values.fps, (n) => n > 0 && n <= 1000, "a number of frames per second, up to 1000") ?? 20,
+    images: values.images === true,
+    ...(video ? { video } : {}),
+    ...(values.fourcc ? { fourcc: values.fourcc } : {}),
+  });
+  process.stdout.write(`wrote ${[r.video, r.imagesDir, r.truthFile].filter(Boolean).join(", ")}\n`);
+  return EXIT.OK;
 }

@@ -48,14 +48,17 @@ export class Pipeline {
   async start(labels: string[]): Promise<void> {
     this.labels = labels;
     this.accepting = true;
+    if (this.settings.mode !== "triggered") {
+      await this.camera.start((f) => this.onFrame(f));
+      return;
+    }
+    // Triggers are taken once the camera delivers: a part triggered while the
+    // camera is still opening would fail safe for nothing but start-up order.
     const firstFrame = new Promise<boolean>((resolve) => {
       this.firstFrame = () => resolve(true);
       setTimeout(() => resolve(false), this.settings.firstFrameTimeoutMs).unref();
     });
     await this.camera.start((f) => this.onFrame(f));
-    if (this.settings.mode !== "triggered") return;
-    // Triggers are taken once the camera delivers: a part triggered while the
-    // camera is still opening would fail safe for nothing but start-up order.
     if (!(await firstFrame)) {
       this.log.warn(`no frame from the camera within ${this.settings.firstFrameTimeoutMs} ms: taking triggers anyway, their parts fail safe until it delivers`);
     }

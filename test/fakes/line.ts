@@ -1,4 +1,7 @@
+import assert from "node:assert/strict";
+import type { App } from "../../daemon/app.js";
 import { parseConfigText } from "../../daemon/config/load.js";
+import type { SettledPart } from "../../daemon/pipeline/part.js";
 import type { Config } from "../../daemon/config/schema.js";
 import type { WorkerEngineOptions } from "../../daemon/inference/worker-engine.js";
 import type { FaultyOptions } from "./faulty-backend.js";
@@ -30,4 +33,22 @@ export function faultyEngine(o: Partial<FaultyOptions> & Pick<FaultyOptions, "fa
     loadTimeoutMs: 10_000,
     ...rt,
   };
+}
+
+/**
+ * Starts the line, lets it take `parts` parts, stops it gracefully; the
+ * books must balance at every settled part on the way.
+ */
+export async function runParts(app: App, parts: number): Promise<{ summary: Awaited<ReturnType<App["stop"]>>; settled: SettledPart[] }> {
+  const settled: SettledPart[] = [];
+  app.addSettledListener((p) => {
+    settled.push(p);
+    assert.equal(app.tracker.checkInvariant(), true);
+  });
+  await app.start();
+  await new Promise<void>((resolve) => {
+    app.pipeline.maxParts = parts;
+    app.pipeline.onLimit(resolve);
+  });
+  return { summary: await app.stop("test done"), settled };
 }

@@ -1,31 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { App } from "../../daemon/app.js";
-import { BASE_YAML, faultyEngine, lineConfig } from "../fakes/line.js";
+import { BASE_YAML, faultyEngine, lineConfig, runParts } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
-import type { SettledPart } from "../../daemon/pipeline/part.js";
-
-/** Runs the line until `parts` parts were triggered, then stops it gracefully. */
-async function runLine(app: App, parts: number) {
-  const settled: SettledPart[] = [];
-  app.addSettledListener((p) => settled.push(p));
-  let limit!: () => void;
-  const reached = new Promise<void>((r) => (limit = r));
-  await app.start();
-  app.pipeline.maxParts = parts;
-  app.pipeline.onLimit(() => limit());
-  // While running, the books must balance at every settle.
-  app.addSettledListener(() => assert.equal(app.tracker.checkInvariant(), true));
-  await reached;
-  const summary = await app.stop("test done");
-  return { summary, settled };
-}
 
 const FAULTS = { throw: "throws", garbage: "returns garbage", hang: "hangs", crash: "crashes its worker" } as const;
 for (const fault of Object.keys(FAULTS) as (keyof typeof FAULTS)[]) {
   test(`engine that ${FAULTS[fault]}: affected parts fail safe with a reason, the line keeps running`, async () => {
     const app = new App(lineConfig(BASE_YAML), quietLog(), { engine: faultyEngine({ fault, every: 5 }) });
-    const { summary, settled } = await runLine(app, 40);
+    const { summary, settled } = await runParts(app, 40);
     assert.equal(summary.triggered, 40);
     assert.equal(summary.in_flight, 0);
     assert.equal(summary.triggered, summary.accepted + summary.rejected);
@@ -53,7 +36,7 @@ test("engine slower than the deadline: parts fail safe as late, late verdicts ar
   const app = new App(lineConfig(BASE_YAML), quietLog(), {
     engine: faultyEngine({ fault: "slow", every: 4, slowMs: 400 }, { hangTimeoutMs: 5000, queue: 8 }),
   });
-  const { summary, settled } = await runLine(app, 24);
+  const { summary, settled } = await runParts(app, 24);
   assert.equal(summary.in_flight, 0);
   assert.ok((summary.failsafe_by_reason.late ?? 0) >= 1, JSON.stringify(summary.failsafe_by_reason));
   assert.ok(summary.late_verdicts >= 1);
@@ -64,7 +47,7 @@ test("fail-safe action 'accept' lets unjudged parts pass and still counts them",
   const cfg = lineConfig(BASE_YAML + "\n" + "decide: { threshold: 0.5 }\n");
   cfg.line.failsafe.action = "accept";
   const app = new App(cfg, quietLog(), { engine: faultyEngine({ fault: "throw", every: 3 }) });
-  const { summary, settled } = await runLine(app, 30);
+  const { summary, settled } = await runParts(app, 30);
   const failed = settled.filter((p) => p.judgement.verdict === "unknown");
   assert.ok(failed.length > 0);
   for (const p of failed) assert.equal(p.outcome, "accepted");

@@ -1,20 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { App } from "../../daemon/app.js";
-import { lineConfig } from "../fakes/line.js";
+import { lineConfig, runParts } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
-import type { SettledPart } from "../../daemon/pipeline/part.js";
-
-async function run(app: App, parts: number): Promise<{ settled: SettledPart[]; summary: Awaited<ReturnType<App["stop"]>> }> {
-  const settled: SettledPart[] = [];
-  app.addSettledListener((p) => settled.push(p));
-  await app.start();
-  await new Promise<void>((resolve) => {
-    app.pipeline.maxParts = parts;
-    app.pipeline.onLimit(resolve);
-  });
-  return { settled, summary: await app.stop("test") };
-}
 
 test("triggered mode: each trigger takes the frame nearest its time and is judged from it", async () => {
   const app = new App(
@@ -28,7 +16,7 @@ http: { enabled: false }
 `),
     quietLog(),
   );
-  const { settled, summary } = await run(app, 30);
+  const { settled, summary } = await runParts(app, 30);
   assert.equal(summary.triggered, 30);
   assert.equal(summary.in_flight, 0);
   // On a loaded machine a few parts may legitimately fail safe (camera or
@@ -55,7 +43,7 @@ http: { enabled: false }
 `),
     quietLog(),
   );
-  const { settled, summary } = await run(app, 12);
+  const { settled, summary } = await runParts(app, 12);
   assert.equal(summary.triggered, 12);
   assert.equal(summary.in_flight, 0);
   // The one frame at start may serve the first trigger; the rest have none.
@@ -76,7 +64,7 @@ http: { enabled: false }
 `),
     quietLog(),
   );
-  const { summary } = await run(app, 20);
+  const { summary } = await runParts(app, 20);
   assert.equal(summary.triggered, 20);
   assert.equal(summary.in_flight, 0);
   assert.ok((summary.failsafe_by_reason.overload ?? 0) >= 10, JSON.stringify(summary.failsafe_by_reason));
@@ -95,7 +83,7 @@ http: { enabled: false }
 `),
     quietLog(),
   );
-  const { summary } = await run(app, 15);
+  const { summary } = await runParts(app, 15);
   assert.equal(summary.triggered, 15);
   assert.ok(summary.frames_dropped > 0, "frames dropped and counted");
   assert.equal(summary.failsafe_by_reason.overload, 0, "a free-run frame never becomes an overloaded part");

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { App } from "../../daemon/app.js";
 import { MemoryPublisher } from "../../daemon/publish/memory-publisher.js";
 import { cv } from "../../daemon/vision/opencv.js";
-import { lineConfig } from "../fakes/line.js";
+import { lineConfig, runParts } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 
 test("rejected parts are recorded with a JPEG snapshot that the defect message names; passed parts are sampled", async () => {
@@ -24,12 +24,7 @@ actuation: { window_ms: 100 }
 `);
   const publisher = new MemoryPublisher();
   const app = new App(config, quietLog(), { publisher });
-  await app.start();
-  await new Promise<void>((resolve) => {
-    app.pipeline.maxParts = 30;
-    app.pipeline.onLimit(resolve);
-  });
-  const summary = await app.stop("test");
+  const { summary } = await runParts(app, 30);
   assert.ok(summary.rejected > 3 && summary.accepted > 3, JSON.stringify(summary));
 
   const db = new Database(join(dir, "records.sqlite"), { readonly: true });

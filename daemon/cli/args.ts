@@ -1,0 +1,27 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { EdgeError } from "../util/errors.js";
+
+/** Where the daemon and the operator commands look for the config by default. */
+export const DEFAULT_CONFIG = "/etc/edge-inspect/config.yaml";
+
+/** A command-line mistake: main prints it with a help hint and exits 64. */
+export function usageError(message: string): EdgeError {
+  return new EdgeError("E_USAGE", message);
+}
+
+/** Strict parsing with `-h/--help` on every command; a mistake is a usage error. */
+export function parseCommand<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, positionals = false) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: positionals, strict: true });
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+}
+
+/** A numeric option: undefined when absent, a usage error when it is not `what`. */
+export function numberArg(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || !ok(n)) throw usageError(`--${name} must be ${what}, got '${v}'`);
+  return n;
+}
