@@ -2,7 +2,7 @@
 # One idempotent set-up for `npm start`, `npm test` and `npm run bench`:
 # system packages, node modules, build. Fast when everything is in place.
 #   scripts/setup.sh          what the daemon needs to run
-#   scripts/setup.sh --test   also what the test suite needs
+#   scripts/setup.sh --test   also what the test suite needs (which smoke-runs the model tools)
 #   scripts/setup.sh --tools  also what the model tools (models/) need: PyTorch, ONNX
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,7 @@ for p in "${run_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "$want_test" = 1 ]; then
   for p in "${test_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 fi
-if [ "$want_tools" = 1 ]; then
+if [ "$want_tools" = 1 ] || [ "$want_test" = 1 ]; then
   for p in "${tools_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 fi
 if [ "${#missing[@]}" -gt 0 ]; then

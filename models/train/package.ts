@@ -6,7 +6,7 @@
  * sha256 and size.
  *   package --model DIR --data DIR --out PACKAGE_DIR --name NAME [--version 1.0.0]
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,6 +36,25 @@ function softmax(logits: number[]): number[] {
   return e.map((v) => v / sum);
 }
 
+/**
+ * Writes the package into a sibling folder and swaps it in only when complete:
+ * a model refused as unfit (or a crash) leaves the package in service intact.
+ */
+function replaceAtomically(out: string, write: (dir: string) => void): void {
+  const next = `${out}.next-${process.pid}`;
+  const old = `${out}.old-${process.pid}`;
+  rmSync(next, { recursive: true, force: true });
+  try {
+    write(next);
+  } catch (err) {
+    rmSync(next, { recursive: true, force: true });
+    throw err;
+  }
+  if (existsSync(out)) renameSync(out, old);
+  renameSync(next, out);
+  rmSync(old, { recursive: true, force: true });
+}
+
 function main(argv: string[]): void {
   const { values: a } = parseArgs({
     args: argv,
@@ -60,12 +79,26 @@ function main(argv: string[]): void {
   const meta = JSON.parse(read("train.json")) as TrainMeta;
   const evaluation = read("evaluation.json");
 
-  rmSync(a.out, { recursive: true, force: true });
+  let count = 0;
+  replaceAtomically(a.out, (out) => (count = writePackage(a as Args, out, meta, evaluation, read)));
+  console.log(`package ${a.out}: ${count} files, labels ${meta.labels.join(", ")}`);
+}
+
+interface Args {
+  model: string;
+  data: string;
+  name: string;
+  version: string;
+  reproduce?: string;
+}
+
+/** Writes every file of the package into `out`; returns how many the manifest lists. */
+function writePackage(a: Args, out: string, meta: TrainMeta, evaluation: string, read: (f: string) => string): number {
   for (const f of MODEL_FILES) {
-    mkdirSync(dirname(join(a.out, f)), { recursive: true });
-    copyFileSync(join(a.model, f), join(a.out, f));
+    mkdirSync(dirname(join(out, f)), { recursive: true });
+    copyFileSync(join(a.model, f), join(out, f));
   }
-  writeFileSync(join(a.out, "evaluation.json"), evaluation);
+  writeFileSync(join(out, "evaluation.json"), evaluation);
 
   // Golden images: per class, the test image every variant judges right with
   // the widest margin. The loader refuses a package whose model no longer
@@ -73,14 +106,14 @@ function main(argv: string[]): void {
   const runs = JSON.parse(read("onnxruntime.json")) as { models: Record<string, { logits: number[][] }> };
   const { images, labels } = readSplit(a.data, "test");
   const { width: w, height: h } = meta.input;
-  mkdirSync(join(a.out, "golden"));
+  mkdirSync(join(out, "golden"));
   const golden = meta.labels.map((label, li) => {
     const confidence = (i: number) => Math.min(...Object.values(runs.models).map((m) => softmax(m.logits[i]!)[li]!));
     const candidates = labels.flatMap((l, i) => (l === li ? [i] : []));
     const best = candidates.reduce((b, i) => (confidence(i) > confidence(b) ? i : b), candidates[0]!);
     if (!(confidence(best) > 0.5)) throw new Error(`no test image of class '${label}' is judged right by every variant: the model is not fit to ship`);
     const image = `golden/${label}.png`;
-    cv.imwrite(join(a.out!, image), new cv.Mat(Buffer.from(images[best]!), h, w, cv.CV_8UC3));
+    cv.imwrite(join(out, image), new cv.Mat(Buffer.from(images[best]!), h, w, cv.CV_8UC3));
     return { image, expect: label };
   });
 
@@ -110,11 +143,11 @@ function main(argv: string[]): void {
     head: { type: "classify", activation: "softmax", top_k: meta.labels.length },
     thresholds: meta.thresholds,
     golden,
-    files: files.map((f) => fileEntry(a.out!, f)),
+    files: files.map((f) => fileEntry(out, f)),
   };
   const header = `# Written by models/train/package.ts; see docs/model-package.md.${a.reproduce ? `\n# Reproduce: ${a.reproduce}` : ""}\n`;
-  writeFileSync(join(a.out, "model.yaml"), header + stringify(manifest, { flow: false }));
-  console.log(`package ${a.out}: ${files.length} files, labels ${meta.labels.join(", ")}`);
+  writeFileSync(join(out, "model.yaml"), header + stringify(manifest, { flow: false }));
+  return files.length;
 }
 
 try {
