@@ -8,6 +8,17 @@ DequantizeLinear(int32 bias, input scale x weight scale), and their input is
 a QuantizeLinear/DequantizeLinear pair with a calibrated uint8 scale. ReLU is
 not written in the int8 graph: the uint8 quantizer after each conv has zero
 point 0, so it clamps at zero exactly as ReLU would.
+
+What makes the int8 model fast on onnxruntime (x64, measured side by side
+against the float model; see README, Train on your own parts):
+- the stride-4 4x4 stem becomes SpaceToDepth (on the uint8 input) and a 1x1
+  convolution, a plain u8s8 GEMM: a 3-channel 4x4 QLinearConv ran slower
+  than the float convolution;
+- the global max pool keeps its input's scale, so onnxruntime drops the Q/DQ
+  around it and pools in uint8 (with another scale it pooled in float,
+  between a DequantizeLinear and layout reorders).
+The input stays float pixel/255, as the daemon feeds every variant: a uint8
+input made no measurable difference.
 """
 import numpy as np
 import onnx
@@ -74,35 +85,60 @@ def quantize_weight(w):
     return q, scale
 
 
+def _space_to_depth_stem(layer):
+    """A convolution whose stride equals its kernel, without padding, as a 1x1 one over SpaceToDepth's patches; else None."""
+    k = layer["w"].shape[2]
+    if layer["kind"] != "conv" or layer["groups"] != 1 or layer["stride"] != k or layer["pad"] != 0 or k == 1:
+        return None
+    cout, cin = layer["w"].shape[:2]
+    # SpaceToDepth orders a patch's channels (row in block, column in block, input channel).
+    w = layer["w"].transpose(0, 2, 3, 1).reshape(cout, k * k * cin, 1, 1)
+    return {**layer, "w": w, "stride": 1}
+
+
 def write_qdq(layers, act_scales, path, hw):
     """
     `act_scales[i]` is the calibrated uint8 scale of layer i's input (zero
     point 0: the model input is >= 0 and every later input follows a ReLU,
-    which that quantizer applies).
+    which that quantizer applies). act_scales[0] = 1/255 quantizes the
+    input, pixel/255, back to its pixels exactly.
     """
-    nodes, inits, x = [], [], INPUT
+    nodes, inits = [], []
     pool = _pool_kernel(layers, hw)
     scalar = lambda v, name, dtype=np.float32: inits.append(numpy_helper.from_array(np.array(v, dtype=dtype), name))
+    layers = list(layers)
+    scalar(float(act_scales[0]), "s_input")
+    scalar(0, "z_input", np.uint8)
+    nodes.append(helper.make_node("QuantizeLinear", [INPUT, "s_input", "z_input"], ["input_q"]))
+    x = "input_q"
+    stem = _space_to_depth_stem(layers[0])
+    if stem is not None:
+        nodes.append(helper.make_node("SpaceToDepth", [x], ["patches"], blocksize=layers[0]["w"].shape[2]))
+        layers[0], x = stem, "patches"
+    s_in = None
     for i, layer in enumerate(layers):
         last = i == len(layers) - 1
         y = OUTPUT if last else f"t{i}"
-        s_in = float(act_scales[i])
+        if s_in is None:
+            s_in = float(act_scales[i])
         scalar(s_in, f"s{i}")
         scalar(0, f"z{i}", np.uint8)
-        nodes.append(helper.make_node("QuantizeLinear", [x, f"s{i}", f"z{i}"], [f"{y}_q"]))
-        nodes.append(helper.make_node("DequantizeLinear", [f"{y}_q", f"s{i}", f"z{i}"], [f"{y}_in"]))
+        if i == 0:
+            nodes.append(helper.make_node("DequantizeLinear", [x, f"s{i}", f"z{i}"], [f"{y}_in"]))
+        else:
+            nodes.append(helper.make_node("QuantizeLinear", [x, f"s{i}", f"z{i}"], [f"{y}_q"]))
+            nodes.append(helper.make_node("DequantizeLinear", [f"{y}_q", f"s{i}", f"z{i}"], [f"{y}_in"]))
         if layer["kind"] == "maxpool":
-            # DQ -> pool -> Q (with the next layer's scale): onnxruntime runs
-            # it as a uint8 max pool. Flatten only moves bytes; the Q/DQ pair
-            # the next layer puts after it is dropped by the fuser.
-            nxt = f"s{i}_pool"
-            scalar(float(act_scales[i + 1]), nxt)
+            # DQ -> pool -> Q with the same scale and zero point: onnxruntime
+            # drops the pair and pools in uint8 (a max of values in range
+            # stays in range). Flatten only moves bytes; the next layer reads
+            # it at this scale too.
             nodes.append(helper.make_node("MaxPool", [f"{y}_in"], [f"{y}_pool"], kernel_shape=pool))
-            nodes.append(helper.make_node("QuantizeLinear", [f"{y}_pool", nxt, f"z{i}"], [f"{y}_pool_q"]))
-            nodes.append(helper.make_node("DequantizeLinear", [f"{y}_pool_q", nxt, f"z{i}"], [f"{y}_pool_dq"]))
+            nodes.append(helper.make_node("QuantizeLinear", [f"{y}_pool", f"s{i}", f"z{i}"], [f"{y}_pool_q"]))
+            nodes.append(helper.make_node("DequantizeLinear", [f"{y}_pool_q", f"s{i}", f"z{i}"], [f"{y}_pool_dq"]))
             nodes.append(helper.make_node("Flatten", [f"{y}_pool_dq"], [y], axis=1))
             x = y
-            continue
+            continue  # s_in carries over to the next layer
         q, ws = quantize_weight(layer["w"])
         inits += [
             numpy_helper.from_array(q, f"w{i}_q"),
@@ -123,4 +159,5 @@ def write_qdq(layers, act_scales, path, hw):
         else:
             nodes.append(helper.make_node("Gemm", [f"{y}_in", f"w{i}", f"b{i}"], [y], transB=1))
         x = y
+        s_in = None
     onnx.save(_model(nodes, inits, *hw, layers[-1]["w"].shape[0], "inspect_int8"), path)

@@ -78,6 +78,10 @@ function main(argv: string[]): void {
   };
   const meta = JSON.parse(read("train.json")) as TrainMeta;
   const evaluation = read("evaluation.json");
+  // The thresholds shipped are the ones evaluate chose for the int8 model on
+  // validation (train.json's were chosen for the float one).
+  const chosen = (JSON.parse(evaluation) as { thresholds?: Record<string, number> }).thresholds;
+  if (chosen) meta.thresholds = chosen;
 
   let count = 0;
   replaceAtomically(a.out, (out) => (count = writePackage(a as Args, out, meta, evaluation, read)));

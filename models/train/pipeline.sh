@@ -8,7 +8,7 @@
 #   --name NAME       package name (default defect-demo)
 #   --out DIR         package folder (default models/NAME)
 #   --work DIR        intermediate files (default data/model-build/NAME)
-#   --epochs N        training epochs, over which the learning rate decays (default 45)
+#   --epochs N        at most N training epochs (default 40; early stopping usually ends sooner)
 #   --size WxH        model input (default 160x120: a 2 px scratch on a 640x480 frame stays visible)
 # Needs the tools' system packages: scripts/setup.sh --tools.
 set -euo pipefail
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 step="${1:-}"
 case "$step" in dataset|train|quantize|evaluate|package|all) shift ;; *) sed -n '2,14p' "$0" >&2; exit 64 ;; esac
-from="" synthetic=3000 seed=1 name=defect-demo out="" work="" epochs=45 size=160x120
+from="" synthetic=3000 seed=1 name=defect-demo out="" work="" epochs=40 size=160x120
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2" ;; --synthetic) synthetic="$2" ;; --seed) seed="$2" ;; --name) name="$2" ;;
@@ -52,6 +52,8 @@ run_quantize() {
 }
 run_evaluate() {
   say "evaluate float and int8 through onnxruntime-node"
+  node dist/models/train/run-onnx.js --data "$data" --split val --rounds 0 --out "$model/onnxruntime-val.json" \
+    --model "float=$model/model.onnx" --model "int8=$model/model.int8.onnx"
   node dist/models/train/run-onnx.js --data "$data" --out "$model/onnxruntime.json" \
     --model "float=$model/model.onnx" --model "int8=$model/model.int8.onnx" --reference "float=$model/reference.json"
   "$py" models/train/evaluate.py --model "$model"

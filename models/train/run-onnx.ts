@@ -5,8 +5,11 @@
  *   run-onnx --model NAME=FILE [--model NAME=FILE ...] --data DIR --out FILE.json
  *            [--split test] [--reference NAME=FILE] [--tolerance 1e-3] [--threads 1]
  * --reference checks that model's logits against the trained network's.
+ * Each model is fed as the daemon would feed it, by its input's type: a
+ * float32 input gets pixel/255, a uint8 one (the int8 model) the pixels.
  * Latency is single-image after warm-up, the models measured in alternating
- * rounds so that a busy machine slows them alike and their ratio holds.
+ * rounds so that a busy machine slows them alike and their ratio holds;
+ * --rounds 0 writes logits only.
  */
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -57,11 +60,13 @@ async function main(argv: string[]): Promise<void> {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
       });
-      return { name, file, session, times: [] as number[] };
+      const meta = session.inputMetadata[0];
+      const dtype = meta && meta.isTensor && meta.type === "uint8" ? ("uint8" as const) : ("float32" as const);
+      return { name, file, session, dtype, times: [] as number[] };
     }),
   );
   const run = async (m: (typeof models)[number], hwc: Uint8Array): Promise<number[]> => {
-    const out = await m.session.run({ [m.session.inputNames[0]!]: new ort.Tensor("float32", toPlanar(hwc, w, h), [1, 3, h, w]) });
+    const out = await m.session.run({ [m.session.inputNames[0]!]: new ort.Tensor(m.dtype, toPlanar(hwc, w, h, m.dtype), [1, 3, h, w]) });
     return Array.from(out[m.session.outputNames[0]!]!.data as Float32Array);
   };
 
@@ -87,9 +92,9 @@ async function main(argv: string[]): Promise<void> {
     for (const img of images) logits[m.name]!.push(await run(m, img));
   }
 
-  const input = { data: toPlanar(images[0]!, w, h) };
-  const once = async (m: (typeof models)[number]) => m.session.run({ [m.session.inputNames[0]!]: new ort.Tensor("float32", input.data, [1, 3, h, w]) });
-  for (const m of models) for (let i = 0; i < 30; i++) await once(m);
+  const inputs = new Map(models.map((m) => [m, toPlanar(images[0]!, w, h, m.dtype)]));
+  const once = async (m: (typeof models)[number]) => m.session.run({ [m.session.inputNames[0]!]: new ort.Tensor(m.dtype, inputs.get(m)!, [1, 3, h, w]) });
+  if (Number(a.rounds) > 0) for (const m of models) for (let i = 0; i < 30; i++) await once(m);
   for (let r = 0; r < Number(a.rounds); r++) {
     for (const m of models) {
       for (let i = 0; i < Number(a["runs-per-round"]); i++) {
@@ -108,12 +113,16 @@ async function main(argv: string[]): Promise<void> {
       models.map((m) => {
         const t = [...m.times].sort((x, y) => x - y);
         const q = (p: number) => t[Math.min(t.length - 1, Math.floor(p * t.length))]!;
-        return [m.name, { file: m.file, size_bytes: statSync(m.file).size, logits: logits[m.name], latency_ms: { median: q(0.5), p90: q(0.9), min: t[0]!, runs: t.length } }];
+        const latency = t.length ? { median: q(0.5), p90: q(0.9), min: t[0]!, runs: t.length } : null;
+        return [m.name, { file: m.file, input: m.dtype, size_bytes: statSync(m.file).size, logits: logits[m.name], latency_ms: latency }];
       }),
     ),
   };
   writeFileSync(a.out, JSON.stringify(result));
-  for (const [name, r] of Object.entries(result.models)) console.log(`${name}: ${r.file}, ${r.size_bytes} bytes, ${images.length} ${split} images, latency median ${r.latency_ms.median.toFixed(3)} ms`);
+  for (const [name, r] of Object.entries(result.models)) {
+    const latency = r.latency_ms ? `, latency median ${r.latency_ms.median.toFixed(3)} ms` : "";
+    console.log(`${name}: ${r.file} (${r.input} input), ${r.size_bytes} bytes, ${images.length} ${split} images${latency}`);
+  }
   if (referenceError !== undefined) console.log(`max |logit - trained network| ${referenceError.toExponential(2)}`);
   for (const m of models) await m.session.release();
 }

@@ -14,8 +14,21 @@ export function readSplit(dir: string, split: Split): { manifest: DatasetManifes
   return { manifest, images, labels: s.labels };
 }
 
-/** Packed HWC uint8 → planar CHW float32 in [0, 1], channel order kept (the model input). */
-export function toPlanar(hwc: Uint8Array, width: number, height: number): Float32Array {
+/** HWC pixels → NCHW planes as the daemon feeds a model, channel order kept: pixel/255 in float32, or the bytes as they are in uint8. */
+export function toPlanar(hwc: Uint8Array, width: number, height: number): Float32Array;
+export function toPlanar(hwc: Uint8Array, width: number, height: number, dtype: "uint8"): Uint8Array;
+export function toPlanar(hwc: Uint8Array, width: number, height: number, dtype: "float32" | "uint8"): Float32Array | Uint8Array;
+export function toPlanar(hwc: Uint8Array, width: number, height: number, dtype: "float32" | "uint8" = "float32"): Float32Array | Uint8Array {
+  if (dtype === "uint8") {
+    const plane = width * height;
+    const out = new Uint8Array(plane * 3);
+    for (let p = 0; p < plane; p++) {
+      out[p] = hwc[p * 3]!;
+      out[plane + p] = hwc[p * 3 + 1]!;
+      out[2 * plane + p] = hwc[p * 3 + 2]!;
+    }
+    return out;
+  }
   const plane = width * height;
   const out = new Float32Array(plane * 3);
   for (let p = 0; p < plane; p++) {

@@ -1,11 +1,13 @@
 """
 Step 2: trains the classifier on a dataset from export-dataset, reports on
 its test split and exports ONNX float, TF.js and a numeric reference.
-  python3 models/train/train.py --data DIR --out DIR [--seed 1] [--epochs 45] [--threads 1]
+  python3 models/train/train.py --data DIR --out DIR [--seed 1] [--epochs 40] [--threads 1]
+The learning rate halves when validation loss has not improved for
+--lr-patience epochs; training stops after --patience epochs without
+improvement, or at --epochs.
 """
 import argparse
 import copy
-import math
 import json
 import os
 import sys
@@ -35,10 +37,14 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=45)
+    ap.add_argument("--epochs", type=int, default=40, help="at most this many epochs")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--patience", type=int, default=10, help="epochs without validation improvement before stopping")
+    ap.add_argument("--lr-patience", type=int, default=3, help="epochs without validation improvement before the learning rate halves")
+    ap.add_argument("--min-lr", type=float, default=1e-4)
+    ap.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
+    ap.add_argument("--settle", type=int, default=5,
+                    help="first epochs run at the full rate whatever validation says (the averaged weights lag the trained ones)")
     ap.add_argument("--ok-weight", type=float, default=2.0,
                     help="loss weight of good parts against each defect class: a good part called defective is a false reject")
     ap.add_argument("--ema", type=float, default=0.98, help="decay of the weight average that is validated and shipped")
@@ -58,18 +64,21 @@ def main():
     labels, ok_label = m["labels"], m["ok_label"]
     os.makedirs(a.out, exist_ok=True)
 
-    model = InspectNet(len(labels))
+    # channels_last: PyTorch's oneDNN convolutions train this net about
+    # twice as fast as in NCHW on one CPU thread.
+    cl = torch.channels_last
+    x_tr, x_va, x_te = (t.contiguous(memory_format=cl) for t in (x_tr, x_va, x_te))
+    model = InspectNet(len(labels)).to(memory_format=cl)
     # The weights validated, kept and shipped are an exponential moving average
     # of the trained ones (batch-norm statistics included): one epoch's weights
     # swing with its last batches, which made validation loss jump and stopped
     # training while it was still improving.
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-4)
-    # Cosine decay over the epoch budget: on a CPU the budget is fixed, and
-    # halving on validation plateaus lowered the rate once in 40 epochs while
-    # the loss was still falling at the lower rate.
-    steps = a.epochs * ((len(x_tr) + a.batch - 1) // a.batch)
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+    # Reduce on plateau of the averaged weights' validation loss (smooth
+    # enough that a plateau is a plateau, not one noisy epoch).
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=0.5, patience=a.lr_patience, threshold=1e-3, threshold_mode="rel", min_lr=a.min_lr)
     # Classes weigh inversely to their share of the training set, and good
     # parts a further ok-weight: escapes are then traded against false rejects
     # by the thresholds chosen on validation, not by the class mix.
@@ -77,7 +86,7 @@ def main():
     weight = counts.sum() / (len(labels) * counts)
     weight[labels.index(ok_label)] *= a.ok_weight
     gen = torch.Generator().manual_seed(a.seed)
-    best, best_state, stale = float("inf"), None, 0
+    best, best_state, stale, step = float("inf"), None, 0, 0
     t0 = time.time()
     history = []
     for epoch in range(1, a.epochs + 1):
@@ -86,15 +95,18 @@ def main():
         total = 0.0
         for i in range(0, len(order), a.batch):
             idx = order[i:i + a.batch]
-            loss = F.cross_entropy(model(augment(x_tr[idx], gen)), y_tr[idx], weight=weight, label_smoothing=0.05)
+            loss = F.cross_entropy(model(augment(x_tr[idx], gen).contiguous(memory_format=cl)), y_tr[idx], weight=weight, label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            schedule.step()
+            step += 1
+            # The average starts short and lengthens to --ema: early weights
+            # are soon left behind, averaging them in long only adds lag.
+            decay = min(a.ema, (1 + step) / (10 + step))
             with torch.no_grad():
                 for e, v in zip(ema.state_dict().values(), model.state_dict().values()):
                     if e.dtype.is_floating_point:
-                        e.mul_(a.ema).add_(v, alpha=1 - a.ema)
+                        e.mul_(decay).add_(v, alpha=1 - decay)
                     else:
                         e.copy_(v)
             total += loss.item() * len(idx)
@@ -102,12 +114,14 @@ def main():
         val_loss = F.cross_entropy(logits, y_va).item()
         val_acc = (logits.argmax(1) == y_va).float().mean().item()
         lr = opt.param_groups[0]["lr"]
+        if epoch > a.settle:
+            schedule.step(val_loss)
         history.append({"epoch": epoch, "train_loss": total / len(x_tr), "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr})
         print(f"epoch {epoch:2d}  train loss {total/len(x_tr):.4f}  val loss {val_loss:.4f}  val acc {val_acc*100:.2f}%  lr {lr:.1e}  {time.time()-t0:.0f}s", flush=True)
         if val_loss < best - 1e-4:
             best, stale = val_loss, 0
             best_state = {k: v.clone() for k, v in ema.state_dict().items()}
-        else:
+        elif epoch > a.settle:
             stale += 1
             if stale >= a.patience:
                 print(f"early stop: no validation improvement for {a.patience} epochs")
@@ -134,6 +148,8 @@ def main():
         "labels": labels, "ok_label": ok_label, "input": m["input"], "input_scale": INPUT_SCALE,
         "dataset": m["source"], "seed": a.seed, "epochs_run": len(history), "train_seconds": round(time.time() - t0, 1),
         "parameters": sum(p.numel() for p in model.parameters()), "thresholds": thresholds,
+        "schedule": f"AdamW lr {a.lr:g}, halved after {a.lr_patience} epochs without validation improvement (min {a.min_lr:g}), "
+                    f"stopped after {a.patience} (at most {a.epochs} epochs); best validation loss kept",
         "history": history, "test": r,
     }
     with open(os.path.join(a.out, "train.json"), "w") as f:

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
 import { createBackend as onnxBackend } from "../../daemon/inference/onnx-backend.js";
 import { createBackend as tfjsBackend } from "../../daemon/inference/tfjs-backend.js";
 import type { Backend, BackendFrame } from "../../daemon/inference/backend.js";
@@ -14,10 +17,11 @@ const DEMO = fileURLToPath(new URL("../../../models/defect-demo", import.meta.ur
 // A line the model never saw: training used seed 1.
 const LINE = { width: 640, height: 480, seed: 90210, defectRate: 0.5 };
 const PARTS = 200;
-// What the shipped int8 model must reach on held-out parts: escapes are the
-// worst outcome; a false reject scraps a good part (issue 7 aims at 1%, the
-// shipped model makes 2 of 124 on the held-out split).
-const TARGET = { recall: 0.99, falseRejects: 0.02, accuracyDrop: 0.01 };
+// What the shipped int8 model must reach on held-out parts (issue 7): escapes
+// are the worst outcome; a false reject scraps a good part. The int8 file and
+// its latency through onnxruntime (one thread, one image per run, median,
+// measured side by side with float by the evaluate step) against float's.
+const TARGET = { recall: 0.99, falseRejects: 0.01, accuracyDrop: 0.01, sizeRatio: 0.3, latencyRatio: 0.4 };
 
 const parts = Array.from({ length: PARTS }, (_, i) => {
   const { image, truth } = renderPart(LINE, i);
@@ -65,10 +69,42 @@ test("evaluation.json reports float and int8 with the figures the issue asks for
 });
 
 test("evaluation.json: int8 meets the targets on the held-out split and stays within a point of float", () => {
-  const ev = JSON.parse(readFileSync(`${DEMO}/evaluation.json`, "utf8")) as Record<"float" | "int8", { accuracy: number; recall_defective: number; false_reject_rate: number }>;
+  type Row = { accuracy: number; recall_defective: number; false_reject_rate: number; latency_ms: number; size_bytes: number };
+  const ev = JSON.parse(readFileSync(`${DEMO}/evaluation.json`, "utf8")) as Record<"float" | "int8", Row> & { checks: Record<string, boolean> };
   assert.ok(ev.int8.recall_defective >= TARGET.recall, `int8 defective recall ${ev.int8.recall_defective}`);
   assert.ok(ev.int8.false_reject_rate <= TARGET.falseRejects, `int8 false-reject rate ${ev.int8.false_reject_rate}`);
   assert.ok(ev.float.accuracy - ev.int8.accuracy <= TARGET.accuracyDrop, `int8 accuracy ${ev.int8.accuracy}, float ${ev.float.accuracy}`);
+  assert.ok(ev.int8.size_bytes <= TARGET.sizeRatio * ev.float.size_bytes, `int8 ${ev.int8.size_bytes} bytes, float ${ev.float.size_bytes}`);
+  assert.ok(ev.int8.latency_ms <= TARGET.latencyRatio * ev.float.latency_ms, `int8 ${ev.int8.latency_ms} ms, float ${ev.float.latency_ms} ms`);
+  assert.deepEqual(Object.values(ev.checks), Array(5).fill(true), JSON.stringify(ev.checks));
+});
+
+/** How often each operator occurs in the graph onnxruntime runs after its optimisations (QDQ fusion included). */
+async function optimizedOps(model: Uint8Array): Promise<(op: string) => number> {
+  const dir = mkdtempSync(join(tmpdir(), "optimized-"));
+  try {
+    const file = join(dir, "model.onnx");
+    const s = await ort.InferenceSession.create(model, { graphOptimizationLevel: "all", intraOpNumThreads: 1, optimizedModelFilePath: file, logSeverityLevel: 3 });
+    await s.release();
+    const bytes = readFileSync(file).toString("latin1");
+    // A node's op_type is protobuf field 4: tag 0x22, length, name.
+    return (op) => bytes.split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("onnxruntime runs the int8 model on integer kernels only", async () => {
+  const int8 = loadModelPackage(DEMO, { engine: "onnx" });
+  const float = loadModelPackage(DEMO, { engine: "onnx", variant: "float32" });
+  const q = await optimizedOps(int8.files.get(int8.model)!);
+  const f = await optimizedOps(float.files.get(float.model)!);
+  // Every convolution of the float model is a QLinearConv in int8, the classifier a QGemm; no float Conv or Gemm left.
+  assert.ok(f("Conv") >= 5, `float: ${f("Conv")} Conv`);
+  assert.equal(q("QLinearConv"), f("Conv"));
+  assert.equal(q("QGemm"), 1);
+  assert.equal(q("Conv"), 0, "a float Conv is left");
+  assert.equal(q("Gemm"), 0, "a float Gemm is left");
 });
 
 test("int8 through the daemon's onnxruntime backend judges parts of an unseen line at the targets", async () => {
