@@ -7,7 +7,8 @@ import { stringify } from "yaml";
 import type { ProgressWindow, Summary } from "../daemon/pipeline/run-stats.js";
 import { EdgeError } from "../daemon/util/errors.js";
 
-const MAIN = fileURLToPath(new URL("../daemon/main.js", import.meta.url));
+// The daemon as `npm start` and the systemd unit run it: through its launcher, with its memory settings.
+const LAUNCHER = fileURLToPath(new URL("../../bin/edge-inspect", import.meta.url));
 
 /** One progress line of the daemon: counters so far and the window since the previous line. */
 export interface Progress {
@@ -34,7 +35,7 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
     const configFile = join(dir, "line.yaml");
     const summaryFile = join(dir, "summary.json");
     writeFileSync(configFile, stringify({ ...config, data_dir: join(dir, "data") }));
-    const child = spawn(process.execPath, [MAIN, "run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile], {
+    const child = spawn(LAUNCHER, ["run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile], {
       stdio: ["ignore", "pipe", "pipe"],
       // EDGE_INSPECT_* overlays the daemon's config: the bench's own settings are not for it.
       env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_BENCH_"))),

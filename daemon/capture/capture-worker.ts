@@ -93,8 +93,11 @@ function roomInQueue(): boolean {
 
 function send(frame: SourceFrame, tCaptureMs: number): void {
   const { image, truth } = frame;
-  // A copy the thread owns, so that it can be transferred rather than cloned.
-  const data = new Uint8Array(image.getData()).buffer;
+  // getData() copies the pixels into a buffer of their own, which moves to
+  // the camera as it is (transfer, not a second copy).
+  const pixels = image.getData();
+  const whole = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength;
+  const data = whole ? (pixels.buffer as ArrayBuffer) : new Uint8Array(pixels).buffer;
   const m: CaptureMessage = { type: "frame", tCaptureMs, width: image.cols, height: image.rows, data, drops };
   if (truth) m.truth = truth;
   posted++;

@@ -1,4 +1,4 @@
-import { cv, type Mat } from "../vision/opencv.js";
+import { cv, replaceMat, type Mat } from "../vision/opencv.js";
 import { seededRandom } from "../util/random.js";
 import type { GroundTruth } from "./camera.js";
 
@@ -29,8 +29,11 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
 
   const belt = 60 + rnd() * 25;
   // Mat(rows, cols, type, fill) fills element by element in the binding
-  // (~60 ms at VGA); setTo is one native call.
-  const img = new cv.Mat(h, w, cv.CV_8UC3).setTo(new cv.Vec3(belt, belt + 4, belt + 2));
+  // (~60 ms at VGA); setTo is one native call. It fills in place and returns a
+  // second handle on the same pixels, released at once so that releasing
+  // `img` below frees them.
+  const img = new cv.Mat(h, w, cv.CV_8UC3);
+  img.setTo(new cv.Vec3(belt, belt + 4, belt + 2)).release();
   // Belt texture: faint slats moving past.
   const pitch = Math.round(40 * scale);
   const phase = Math.floor(rnd() * pitch);
@@ -139,11 +142,11 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
 
   // Lighting gradient, sensor noise and focus blur.
   const gain = 0.85 + rnd() * 0.3;
-  let out = img.convertTo(cv.CV_8UC3, gain, (rnd() - 0.5) * 20);
+  let out = replaceMat(img, img.convertTo(cv.CV_8UC3, gain, (rnd() - 0.5) * 20));
   const noises = noiseTextures(w, h);
-  out = out.addWeighted(1, noises[Math.floor(rnd() * noises.length)]!, 1, -NOISE_MID);
+  out = replaceMat(out, out.addWeighted(1, noises[Math.floor(rnd() * noises.length)]!, 1, -NOISE_MID));
   const k = 1 + 2 * Math.floor(rnd() * 2);
-  if (k > 1) out = out.gaussianBlur(new cv.Size(k, k), 0);
+  if (k > 1) out = replaceMat(out, out.gaussianBlur(new cv.Size(k, k), 0));
 
   const truth: GroundTruth = { partType, defect };
   if (box) truth.box = clipBox(box, w, h);

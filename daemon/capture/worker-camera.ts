@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { CameraConfig } from "../config/schema.js";
 import { nowMs } from "../util/clock.js";
+import { countFrameBytes } from "../util/gc-pacer.js";
 import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Camera, CameraStats, Frame } from "./camera.js";
@@ -121,6 +122,7 @@ export class WorkerCamera implements Camera {
     this.lastFrameMs = nowMs();
     this.counters.frames++;
     const frame: Frame = { seq: this.seq++, tCaptureMs: m.tCaptureMs, width: m.width, height: m.height, data: Buffer.from(m.data) };
+    countFrameBytes(m.data.byteLength);
     if (m.truth) frame.truth = m.truth;
     try {
       this.sink?.(frame);

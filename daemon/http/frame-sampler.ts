@@ -1,5 +1,6 @@
 import type { Camera, Frame } from "../capture/camera.js";
 import { cv } from "../vision/opencv.js";
+import { frameMat } from "../vision/preprocess.js";
 
 const JPEG_QUALITY = 75;
 /** Pins are kept this long past the travel time, for verdicts that settle late. */
@@ -52,6 +53,10 @@ export class FrameSampler {
 }
 
 export async function encodeJpeg(f: Frame): Promise<Buffer> {
-  const mat = new cv.Mat(f.data, f.height, f.width, cv.CV_8UC3);
-  return cv.imencodeAsync(".jpg", mat, [cv.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]);
+  const mat = frameMat(f);
+  try {
+    return await cv.imencodeAsync(".jpg", mat, [cv.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]);
+  } finally {
+    mat.release();
+  }
 }

@@ -29,8 +29,18 @@ export interface Backend {
 
 export type CreateBackend = (options: unknown) => Promise<Backend>;
 
+/**
+ * A frame as WorkerEngine posts it: its pixels in a slot of shared memory that
+ * the engine owns until it answers, so no part leaves a frame-sized copy
+ * behind in the worker for its garbage collector.
+ */
+export interface SlotFrame extends Omit<BackendFrame, "data"> {
+  slot: SharedArrayBuffer;
+  bytes: number;
+}
+
 /** Messages between WorkerEngine and engine-worker. */
-export type ToWorker = { type: "infer"; id: number; frame: BackendFrame } | { type: "close" };
+export type ToWorker = { type: "infer"; id: number; frame: SlotFrame } | { type: "close" };
 export type FromWorker =
   | { type: "ready"; info: EngineInfo }
   | { type: "load-error"; code: string; message: string }

@@ -25,7 +25,8 @@ port.on("message", async (msg: ToWorker) => {
     return;
   }
   try {
-    const result = await backend.infer(msg.frame);
+    const { slot, bytes, ...frame } = msg.frame;
+    const result = await backend.infer({ ...frame, data: new Uint8Array(slot, 0, bytes) });
     send({ type: "result", id: msg.id, result });
   } catch (err) {
     send({ type: "error", id: msg.id, code: errorCode(err), message: errorMessage(err) });

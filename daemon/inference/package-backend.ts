@@ -1,4 +1,4 @@
-import { cv, type Mat } from "../vision/opencv.js";
+import { cv, replaceMat, type Mat } from "../vision/opencv.js";
 import { allocInput, frameMat, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
 import { tileRects } from "../vision/tiling.js";
 import { decide } from "../decide/decide.js";
@@ -103,7 +103,13 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     async infer(frame: BackendFrame): Promise<BackendResult> {
       const t0 = nowMs();
       timing.preprocessMs = 0;
-      const output = await judge(frameMat(frame));
+      const mat = frameMat(frame);
+      let output: EngineOutput;
+      try {
+        output = await judge(mat);
+      } finally {
+        mat.release();
+      }
       return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
     },
     close: () => runtime.close(),
@@ -167,7 +173,9 @@ async function checkGolden(pkg: ModelPackage, judge: (mat: Mat) => Promise<Engin
       throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image} cannot be decoded: ${errorMessage(err)}`);
     }
     if (mat.empty) throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image} cannot be decoded`);
-    const j = decide(await judge(mat.channels === 3 ? mat : mat.cvtColor(cv.COLOR_GRAY2BGR)), m.labels, settings);
+    const bgr = mat.channels === 3 ? mat : replaceMat(mat, mat.cvtColor(cv.COLOR_GRAY2BGR));
+    const j = decide(await judge(bgr), m.labels, settings);
+    bgr.release();
     const got = j.verdict === "reject" ? j.findings[0]!.class : m.ok_label;
     if (got !== g.expect) {
       const why = j.findings.map((f) => `${f.class} ${f.score.toFixed(3)}`).join(", ");

@@ -3,7 +3,7 @@ import type { Frame } from "../capture/camera.js";
 import type { Logger } from "../util/log.js";
 import { EdgeError } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
-import type { BackendFrame, BackendResult, FromWorker, ToWorker } from "./backend.js";
+import type { BackendResult, FromWorker, SlotFrame, ToWorker } from "./backend.js";
 import type { Engine, EngineInfo, EngineResult } from "./engine.js";
 import { checkOutput } from "./output-check.js";
 
@@ -23,6 +23,7 @@ interface Pending {
   resolve: (r: BackendResult) => void;
   reject: (e: Error) => void;
   sentAt: number;
+  slot: SharedArrayBuffer;
 }
 
 const WORKER_URL = new URL("./engine-worker.js", import.meta.url);
@@ -37,6 +38,8 @@ export class WorkerEngine implements Engine {
   private worker: Worker | undefined;
   private info: EngineInfo | undefined;
   private readonly inflight = new Map<number, Pending>();
+  /** Shared input slots not in use by a request; at most `queue` exist. */
+  private readonly freeSlots: SharedArrayBuffer[] = [];
   private nextId = 1;
   private hangTimer: NodeJS.Timeout | undefined;
   private closing = false;
@@ -69,6 +72,8 @@ export class WorkerEngine implements Engine {
     }
     const id = this.nextId++;
     const { labels, version } = this.info;
+    const slot = this.takeSlot(frame.data.byteLength);
+    new Uint8Array(slot, 0, frame.data.byteLength).set(frame.data);
     return new Promise<EngineResult>((resolve, reject) => {
       this.inflight.set(id, {
         resolve: (r) => {
@@ -80,10 +85,30 @@ export class WorkerEngine implements Engine {
         },
         reject,
         sentAt: nowMs(),
+        slot,
       });
-      const msg: ToWorker = { type: "infer", id, frame: toBackendFrame(frame) };
+      const msg: ToWorker = { type: "infer", id, frame: slotFrame(frame, slot) };
       worker.postMessage(msg);
     });
+  }
+
+  /** A free slot that holds `bytes`; a slot too small for a (reopened, larger) camera is replaced. */
+  private takeSlot(bytes: number): SharedArrayBuffer {
+    const slot = this.freeSlots.pop();
+    return slot && slot.byteLength >= bytes ? slot : new SharedArrayBuffer(bytes);
+  }
+
+  /**
+   * Ends a request. Its slot is free again: the worker that had it either
+   * answered or was replaced (a replaced worker's late reads only feed an
+   * answer nobody waits for).
+   */
+  private settle(id: number): Pending | undefined {
+    const p = this.inflight.get(id);
+    if (!p) return undefined;
+    this.inflight.delete(id);
+    this.freeSlots.push(p.slot);
+    return p;
   }
 
   async close(): Promise<void> {
@@ -127,9 +152,8 @@ export class WorkerEngine implements Engine {
             return;
           case "result":
           case "error": {
-            const p = this.inflight.get(msg.id);
+            const p = this.settle(msg.id);
             if (!p) return; // answered after its worker was declared hung
-            this.inflight.delete(msg.id);
             if (msg.type === "result") p.resolve(msg.result);
             else p.reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_ENGINE_FAILED" : msg.code, msg.message));
             return;
@@ -193,14 +217,12 @@ export class WorkerEngine implements Engine {
   }
 
   private failAll(code: string, message: string): void {
-    const all = [...this.inflight.values()];
-    this.inflight.clear();
-    for (const p of all) p.reject(new EdgeError(code, message));
+    for (const id of [...this.inflight.keys()]) this.settle(id)!.reject(new EdgeError(code, message));
   }
 }
 
-function toBackendFrame(frame: Frame): BackendFrame {
-  const f: BackendFrame = { seq: frame.seq, width: frame.width, height: frame.height, data: frame.data };
+function slotFrame(frame: Frame, slot: SharedArrayBuffer): SlotFrame {
+  const f: SlotFrame = { seq: frame.seq, width: frame.width, height: frame.height, slot, bytes: frame.data.byteLength };
   if (frame.truth) f.truth = frame.truth;
   return f;
 }

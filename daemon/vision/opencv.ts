@@ -68,3 +68,14 @@ function loadPrivateCopy(root: string): CV {
 }
 
 export const cv: CV = load();
+
+/**
+ * Releases `old` and returns `next`, for a chain of OpenCV steps. The binding
+ * does not tell V8 how many bytes a Mat holds (its memory tracking is off, see
+ * above), so pixels left to the garbage collector pile up: a few frames' worth
+ * per frame until V8 happens to collect. Hot paths release what they made.
+ */
+export function replaceMat<T extends Mat>(old: Mat, next: T): T {
+  if (old !== next) old.release();
+  return next;
+}

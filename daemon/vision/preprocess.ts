@@ -26,7 +26,7 @@ export interface InputTransform {
 
 export type InputTensor = Float32Array | Uint8Array;
 
-/** Wraps a packed BGR frame as a Mat. */
+/** A packed BGR frame as a Mat: a copy of its pixels (the binding copies), to be released by whoever made it. */
 export function frameMat(frame: { width: number; height: number; data: Uint8Array }): Mat {
   if (frame.data.length !== frame.width * frame.height * 3) {
     throw new EdgeError("E_FRAME", `frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${frame.width * frame.height * 3}`);
@@ -69,8 +69,19 @@ export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: In
   if (region.x < 0 || region.y < 0 || region.w < 1 || region.h < 1 || region.x + region.w > src.cols || region.y + region.h > src.rows) {
     throw new EdgeError("E_PREPROCESS", `region [${region.x}, ${region.y}, ${region.w}, ${region.h}] is outside the ${src.cols}x${src.rows} frame`);
   }
+  // Every Mat made here is released before returning (see replaceMat).
+  const made: Mat[] = [];
+  const keep = <T extends Mat>(m: T): T => (made.push(m), m);
+  try {
+    return fill(src, region, input, out, slot, keep);
+  } finally {
+    for (const m of made) if (m !== src) m.release();
+  }
+}
+
+function fill(src: Mat, region: Rect, input: InputSpec, out: InputTensor, slot: number, keep: <T extends Mat>(m: T) => T): InputTransform {
   const [H, W] = inputSize(input);
-  const crop = region.x === 0 && region.y === 0 && region.w === src.cols && region.h === src.rows ? src : src.getRegion(new cv.Rect(region.x, region.y, region.w, region.h));
+  const crop = region.x === 0 && region.y === 0 && region.w === src.cols && region.h === src.rows ? src : keep(src.getRegion(new cv.Rect(region.x, region.y, region.w, region.h)));
   let sized: Mat;
   const t: InputTransform = { scaleX: W / region.w, scaleY: H / region.h, padX: 0, padY: 0, offsetX: region.x, offsetY: region.y };
   if (input.resize === "letterbox") {
@@ -80,28 +91,28 @@ export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: In
     const padX = Math.floor((W - nw) / 2);
     const padY = Math.floor((H - nh) / 2);
     const v = input.pad_value;
-    sized = crop
-      .resize(nh, nw, 0, 0, interpolation(region, nw, nh))
-      .copyMakeBorder(padY, H - nh - padY, padX, W - nw - padX, cv.BORDER_CONSTANT, new cv.Vec3(v, v, v));
+    sized = keep(
+      keep(crop.resize(nh, nw, 0, 0, interpolation(region, nw, nh))).copyMakeBorder(padY, H - nh - padY, padX, W - nw - padX, cv.BORDER_CONSTANT, new cv.Vec3(v, v, v)),
+    );
     Object.assign(t, { scaleX: s, scaleY: s, padX, padY });
   } else {
-    sized = crop.resize(H, W, 0, 0, interpolation(region, W, H));
+    sized = keep(crop.resize(H, W, 0, 0, interpolation(region, W, H)));
   }
   const colored =
-    input.color === "RGB" ? sized.cvtColor(cv.COLOR_BGR2RGB) : input.color === "GRAY" ? sized.cvtColor(cv.COLOR_BGR2GRAY) : sized;
+    input.color === "RGB" ? keep(sized.cvtColor(cv.COLOR_BGR2RGB)) : input.color === "GRAY" ? keep(sized.cvtColor(cv.COLOR_BGR2GRAY)) : sized;
   const c = channelsOf(input);
   const per = H * W * c;
   if (input.dtype === "uint8") {
     // Integer inputs take the pixels as they are: normalisation is inside such models.
     if (input.layout === "NHWC" || c === 1) out.set(colored.getData(), slot * per);
-    else colored.splitChannels().forEach((ch, i) => out.set(ch.getData(), slot * per + i * H * W));
+    else colored.splitChannels().forEach((ch, i) => out.set(keep(ch).getData(), slot * per + i * H * W));
     return t;
   }
   const { scale, mean, std } = input.normalize;
-  const planes = (c === 1 ? [colored] : colored.splitChannels()).map((ch, i) => {
+  const planes = (c === 1 ? [colored] : colored.splitChannels().map(keep)).map((ch, i) => {
     const m = mean[mean.length === 1 ? 0 : i]!;
     const s = std[std.length === 1 ? 0 : i]!;
-    return ch.convertTo(cv.CV_32F, scale / s, -m / s);
+    return keep(ch.convertTo(cv.CV_32F, scale / s, -m / s));
   });
   const f32 = (m: Mat) => {
     const b = m.getData();
@@ -109,6 +120,6 @@ export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: In
     return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer);
   };
   if (input.layout === "NCHW" || c === 1) planes.forEach((p, i) => out.set(f32(p), slot * per + i * H * W));
-  else out.set(f32(new cv.Mat(planes)), slot * per);
+  else out.set(f32(keep(new cv.Mat(planes))), slot * per);
   return t;
 }

@@ -25,7 +25,8 @@ export async function encodeSnapshot(frame: { width: number; height: number; dat
   if (!Number.isInteger(o.quality) || o.quality < 1 || o.quality > 100) {
     throw new EdgeError("E_SNAPSHOT", `JPEG quality must be a whole number from 1 to 100, got ${o.quality}`);
   }
-  const img = frameMat(frame).copy();
+  // A copy of the pixels: the frame itself stays as captured.
+  const img = frameMat(frame);
   const thickness = Math.max(1, Math.round(Math.min(frame.width, frame.height) / 240));
   const fontScale = Math.max(0.4, Math.min(frame.width, frame.height) / 960);
   for (const b of o.boxes ?? []) {
@@ -40,5 +41,9 @@ export async function encodeSnapshot(frame: { width: number; height: number; dat
       img.putText(b.label, new cv.Point2(x + 2, top + size.height + 1), cv.FONT_HERSHEY_SIMPLEX, fontScale, new cv.Vec3(255, 255, 255), thickness, cv.LINE_AA);
     }
   }
-  return cv.imencodeAsync(".jpg", img, [cv.IMWRITE_JPEG_QUALITY, o.quality]);
+  try {
+    return await cv.imencodeAsync(".jpg", img, [cv.IMWRITE_JPEG_QUALITY, o.quality]);
+  } finally {
+    img.release();
+  }
 }

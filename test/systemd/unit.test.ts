@@ -1,10 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const UNIT = fileURLToPath(new URL("../../../systemd/edge-inspect.service", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const text = readFileSync(UNIT, "utf8");
 const directives = new Map<string, string[]>();
 for (const line of text.split("\n")) {
@@ -34,7 +37,11 @@ test("systemd-analyze verify accepts the unit", (t) => {
     t.diagnostic("systemd-analyze is not installed: verified statically only");
     return;
   }
-  const r = spawnSync("systemd-analyze", ["verify", UNIT], { encoding: "utf8" });
+  // The unit as installed from this checkout: its commands must exist where install.sh puts them.
+  const dir = mkdtempSync(join(tmpdir(), "unit-"));
+  const unit = join(dir, "edge-inspect.service");
+  writeFileSync(unit, text.replaceAll("/opt/edge-inspect/", ROOT));
+  const r = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
   // Warnings about this machine (e.g. the edge-inspect user missing) are not unit errors.
   const errors = (r.stderr + r.stdout).split("\n").filter((l) => l.includes("edge-inspect.service") && /error|invalid|unknown/i.test(l));
   assert.deepEqual(errors, []);
