@@ -1,13 +1,18 @@
 import { EdgeError } from "../util/errors.js";
 import { topicMatches, type IncomingMessage, type OutgoingMessage, type Publisher } from "./publisher.js";
 
+/** Messages the twin keeps: enough to look at, bounded for a demo line that runs for days. */
+const KEEP = 1000;
+
 /**
- * The broker's in-memory twin: acknowledges what it receives and keeps it, and
- * can be taken offline to exercise the outbox.
+ * The broker's in-memory twin: acknowledges what it receives and keeps the
+ * last KEEP (to 2 KEEP) messages, and can be taken offline to exercise the outbox.
  */
 export class MemoryPublisher implements Publisher {
   readonly kind = "memory";
   readonly received: OutgoingMessage[] = [];
+  /** Messages acknowledged since start, including those no longer kept. */
+  published = 0;
   private online = false;
   private readonly listeners: Array<() => void> = [];
   private readonly subscriptions: Array<{ filter: string; handler: (m: IncomingMessage) => void }> = [];
@@ -27,7 +32,10 @@ export class MemoryPublisher implements Publisher {
 
   async publish(message: OutgoingMessage): Promise<void> {
     if (!this.online) throw new EdgeError("E_PUBLISH_OFFLINE", "broker not connected");
+    this.published++;
     this.received.push(message);
+    // Trimmed in halves, so that a message costs no copy of the rest.
+    if (this.received.length >= 2 * KEEP) this.received.splice(0, KEEP);
   }
 
   async subscribe(filter: string, handler: (message: IncomingMessage) => void): Promise<void> {
