@@ -5,16 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadModelPackage } from "../../daemon/inference/model-package.js";
-import { createBackend } from "../../daemon/inference/onnx-backend.js";
-import { renderPart } from "../../daemon/capture/synthetic-line.js";
 
 /**
  * The model toolchain end to end on a tiny synthetic dataset for a few
  * epochs: every step runs (PyTorch training, ONNX and TF.js export with their
  * numeric checks, int8 quantization, evaluation through onnxruntime-node,
  * packaging), so none of them can rot unnoticed. The model is far too small to
- * be any good; what it judges is not the point.
+ * be any good, which packaging must notice.
  */
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "toolchain-"));
@@ -49,24 +46,14 @@ test("dataset, train, quantize and evaluate run on a tiny dataset and write what
   assert.ok((ev.int8!.size_bytes as number) < (ev.float!.size_bytes as number) / 2);
 });
 
-test("package writes a package the daemon loads, or refuses an unfit model and leaves the one in service intact", async () => {
+test("package refuses a model that does not judge its own test images right, and leaves the package in service intact", () => {
+  // One epoch on 36 images cannot be fit to ship: package's golden-image check must refuse it.
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "in-service.txt"), "the package running now");
   const r = step("package");
-  if (r.status === 0) {
-    assert.deepEqual(readdirSync(out).filter((f) => f === "in-service.txt"), []);
-    const pkg = loadModelPackage(out, { engine: "onnx" });
-    assert.equal(pkg.variant, "int8");
-    // The loader's golden check runs when the backend opens the package.
-    const backend = await createBackend({ dir: out, variant: "int8", intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] });
-    const { image } = renderPart({ width: 640, height: 480, seed: 3, defectRate: 0.5 }, 0);
-    const { output } = await backend.infer({ seq: 0, width: image.cols, height: image.rows, data: image.getData() });
-    assert.equal(output.kind, "classify");
-    await backend.close?.();
-  } else {
-    assert.equal(r.status, 1, r.log);
-    assert.match(r.log, /package: no test image of class '\w+' is judged right by every variant: the model is not fit to ship/);
-    assert.equal(readFileSync(join(out, "in-service.txt"), "utf8"), "the package running now");
-    assert.deepEqual(readdirSync(work).sort(), ["build", "package"], "no half-written package left beside it");
-  }
+  assert.equal(r.status, 1, r.log);
+  assert.match(r.log, /package: no test image of class '\w+' is judged right by every variant: the model is not fit to ship/);
+  assert.deepEqual(readdirSync(out), ["in-service.txt"]);
+  assert.equal(readFileSync(join(out, "in-service.txt"), "utf8"), "the package running now");
+  assert.deepEqual(readdirSync(work).sort(), ["build", "package"], "no half-written package left beside it");
 });
