@@ -40,7 +40,7 @@ chown -R edge-inspect:edge-inspect /var/lib/edge-inspect
 install -m 0644 systemd/edge-inspect.service /etc/systemd/system/edge-inspect.service
 systemctl daemon-reload
 systemctl enable edge-inspect.service
-node "$prefix/dist/daemon/main.js" check-config /etc/edge-inspect/config.yaml
+"$prefix/bin/edge-inspect" check-config /etc/edge-inspect/config.yaml
 if [ "$start" = 1 ]; then
   systemctl restart edge-inspect.service
   systemctl --no-pager status edge-inspect.service || true

@@ -1,6 +1,5 @@
 import type { Camera, Frame } from "../capture/camera.js";
-import { cv } from "../vision/opencv.js";
-import { frameMat } from "../vision/preprocess.js";
+import { encodeSnapshot } from "../vision/snapshot.js";
 
 const JPEG_QUALITY = 75;
 /** Pins are kept this long past the travel time, for verdicts that settle late. */
@@ -52,11 +51,7 @@ export class FrameSampler {
   }
 }
 
-export async function encodeJpeg(f: Frame): Promise<Buffer> {
-  const mat = frameMat(f);
-  try {
-    return await cv.imencodeAsync(".jpg", mat, [cv.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]);
-  } finally {
-    mat.release();
-  }
+/** The live view's picture of a frame: a snapshot without boxes (the page draws them). */
+export function encodeJpeg(f: Frame): Promise<Buffer> {
+  return encodeSnapshot(f, { quality: JPEG_QUALITY });
 }

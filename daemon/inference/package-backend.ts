@@ -4,7 +4,7 @@ import { tileRects } from "../vision/tiling.js";
 import { decide } from "../decide/decide.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
-import type { Finding } from "../pipeline/part.js";
+import type { Finding, Judgement } from "../pipeline/part.js";
 import type { Backend, BackendFrame, BackendResult } from "./backend.js";
 import type { EngineOutput } from "./engine.js";
 import type { ModelPackage } from "./model-package.js";
@@ -174,8 +174,12 @@ async function checkGolden(pkg: ModelPackage, judge: (mat: Mat) => Promise<Engin
     }
     if (mat.empty) throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image} cannot be decoded`);
     const bgr = mat.channels === 3 ? mat : replaceMat(mat, mat.cvtColor(cv.COLOR_GRAY2BGR));
-    const j = decide(await judge(bgr), m.labels, settings);
-    bgr.release();
+    let j: Judgement;
+    try {
+      j = decide(await judge(bgr), m.labels, settings);
+    } finally {
+      bgr.release();
+    }
     const got = j.verdict === "reject" ? j.findings[0]!.class : m.ok_label;
     if (got !== g.expect) {
       const why = j.findings.map((f) => `${f.class} ${f.score.toFixed(3)}`).join(", ");

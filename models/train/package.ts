@@ -40,12 +40,13 @@ function softmax(logits: number[]): number[] {
  * Writes the package into a sibling folder and swaps it in only when complete:
  * a model refused as unfit (or a crash) leaves the package in service intact.
  */
-function replaceAtomically(out: string, write: (dir: string) => void): void {
+function replaceAtomically<T>(out: string, write: (dir: string) => T): T {
   const next = `${out}.next-${process.pid}`;
   const old = `${out}.old-${process.pid}`;
   rmSync(next, { recursive: true, force: true });
+  let result: T;
   try {
-    write(next);
+    result = write(next);
   } catch (err) {
     rmSync(next, { recursive: true, force: true });
     throw err;
@@ -53,6 +54,7 @@ function replaceAtomically(out: string, write: (dir: string) => void): void {
   if (existsSync(out)) renameSync(out, old);
   renameSync(next, out);
   rmSync(old, { recursive: true, force: true });
+  return result;
 }
 
 function main(argv: string[]): void {
@@ -83,8 +85,7 @@ function main(argv: string[]): void {
   const chosen = (JSON.parse(evaluation) as { thresholds?: Record<string, number> }).thresholds;
   if (chosen) meta.thresholds = chosen;
 
-  let count = 0;
-  replaceAtomically(a.out, (out) => (count = writePackage(a as Args, out, meta, evaluation, read)));
+  const count = replaceAtomically(a.out, (out) => writePackage(a as Args, out, meta, evaluation, read));
   console.log(`package ${a.out}: ${count} files, labels ${meta.labels.join(", ")}`);
 }
 
