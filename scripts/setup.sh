@@ -77,4 +77,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(install_key)" ]; then
 fi
 
 # --- build -------------------------------------------------------------------
+bash native/no-gdal/build.sh
 node_modules/.bin/tsc -p tsconfig.json

@@ -29,6 +29,9 @@ id edge-inspect >/dev/null 2>&1 || useradd --system --home-dir /var/lib/edge-ins
 mkdir -p "$prefix" /etc/edge-inspect /var/lib/edge-inspect
 # Code is root-owned and read-only to the service.
 cp -a package.json package-lock.json bin dist node_modules config README.md "$prefix"/
+# Native parts setup built for this machine (build/no-gdal); none left from an earlier install.
+rm -rf "$prefix/build"
+[ -d build ] && cp -a build "$prefix"/
 [ -d models ] && cp -a models "$prefix"/
 if [ ! -f /etc/edge-inspect/config.yaml ]; then
   sed 's#^data_dir: .*#data_dir: /var/lib/edge-inspect#' config/example.yaml > /etc/edge-inspect/config.yaml
