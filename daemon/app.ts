@@ -17,6 +17,7 @@ import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
 import { GpioTrigger } from "./trigger/gpio-trigger.js";
+import { FRAMES_KEPT } from "./trigger/frame-matcher.js";
 import type { Encoder } from "./trigger/encoder.js";
 import type { Store } from "./records/store.js";
 import { MemoryStore } from "./records/memory-store.js";
@@ -472,9 +473,15 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
-/** Every source type runs in a capture thread; the config says which. */
+/**
+ * Every source type runs in a capture thread; the config says which. The line
+ * holds a frame past its delivery while the part on it is judged (at most the
+ * engine's queue, plus one from a model being swapped out) and, when
+ * triggered, in the matcher.
+ */
 function buildCamera(config: Config, log: Logger): Camera {
-  return new WorkerCamera(config.camera, log);
+  const held = config.engine_runtime.queue + 1 + (config.line.mode === "triggered" ? FRAMES_KEPT : 0);
+  return new WorkerCamera(config.camera, log, held);
 }
 
 function buildTrigger(config: Config, gpio: Gpio, encoder: Encoder | undefined): Trigger | undefined {

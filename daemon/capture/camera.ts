@@ -18,6 +18,15 @@ export interface Frame {
   truth?: GroundTruth;
 }
 
+/**
+ * A frame as the camera hands it to its sink. The pixels are the camera's
+ * again once the sink returns: a holder that keeps the frame past that
+ * retains it, and calls the function retain returned once done.
+ */
+export interface CameraFrame extends Frame {
+  retain(): () => void;
+}
+
 export interface CameraStats {
   frames: number;
   drops: number;
@@ -32,7 +41,7 @@ export interface CameraStats {
  */
 export interface Camera {
   readonly kind: string;
-  start(sink: (frame: Frame) => void): Promise<void>;
+  start(sink: (frame: CameraFrame) => void): Promise<void>;
   stop(): Promise<void>;
   stats(): CameraStats;
 }

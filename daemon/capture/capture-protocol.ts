@@ -1,11 +1,14 @@
 import type { CameraConfig } from "../config/schema.js";
 import type { GroundTruth } from "./camera.js";
+import type { FramePoolShared } from "./frame-pool.js";
 import type { SourceInfo } from "./source.js";
 
 export interface CaptureWorkerData {
   config: CameraConfig;
   /** Int32 slots shared between the camera and its capture thread, indexed by CONTROL. */
   control: SharedArrayBuffer;
+  /** Frame slots to share with the camera: its queue plus the most frames the line holds at once. */
+  slots: number;
 }
 
 export const CONTROL = {
@@ -16,9 +19,13 @@ export const CONTROL = {
   slots: 2,
 } as const;
 
-/** Capture thread → camera. `drops` is the thread's running count of frames it discarded. */
+/**
+ * Capture thread → camera. `drops` is the thread's running count of frames it
+ * discarded. A frame's pixels are in `slot` of the pool announced last.
+ */
 export type CaptureMessage =
   | { type: "open"; info: SourceInfo }
-  | { type: "frame"; tCaptureMs: number; width: number; height: number; data: ArrayBuffer; truth?: GroundTruth; drops: number }
+  | { type: "pool"; pool: FramePoolShared }
+  | { type: "frame"; tCaptureMs: number; width: number; height: number; slot: number; truth?: GroundTruth; drops: number }
   | { type: "lost"; code: string; message: string; retryInMs: number; drops: number }
   | { type: "end"; drops: number };

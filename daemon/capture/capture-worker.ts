@@ -1,9 +1,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { nowMs, sleep } from "../util/clock.js";
 import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
+import { cv, type Mat } from "../vision/opencv.js";
 import { Backoff } from "./backoff.js";
 import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
 import { createSource } from "./create-source.js";
+import { FramePoolWriter } from "./frame-pool.js";
 import type { FrameSource, SourceFrame } from "./source.js";
 
 /**
@@ -12,7 +14,7 @@ import type { FrameSource, SourceFrame } from "./source.js";
  * the camera: a source that fails, ends unexpectedly or is reported silent is
  * closed and reopened here after an exponential backoff with jitter.
  */
-const { config } = workerData as CaptureWorkerData;
+const { config, slots } = workerData as CaptureWorkerData;
 const control = new Int32Array((workerData as CaptureWorkerData).control);
 const post = (m: CaptureMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 
@@ -26,6 +28,7 @@ const backoff = new Backoff({ initialMs: r.initial_ms, maxMs: r.max_ms, jitter: 
 
 let drops = 0;
 let posted = 0;
+let pool: FramePoolWriter | undefined;
 
 async function run(): Promise<void> {
   for (;;) {
@@ -72,10 +75,14 @@ async function pump(source: FrameSource, period: number, onFirst: () => void): P
       if (frame) backoff.reset();
     }
     if (!frame) return "end";
-    if (roomInQueue()) send(frame, tCaptureMs);
-    else drops++;
-    // Native pixels go now, not whenever this thread next collects garbage.
-    frame.image.release();
+    try {
+      const slot = roomInQueue() ? freeSlot(frame.image) : -1;
+      if (slot >= 0) send(frame, slot, tCaptureMs);
+      else drops++;
+    } finally {
+      // Native pixels go now, not whenever this thread next collects garbage.
+      frame.image.release();
+    }
   }
   return "reopen";
 }
@@ -91,17 +98,37 @@ function roomInQueue(): boolean {
   return !full();
 }
 
-function send(frame: SourceFrame, tCaptureMs: number): void {
+/**
+ * A pool slot to copy `image` into, or -1 when the line holds every slot (the
+ * frame is dropped, or a stored source waits). A larger frame than the pool
+ * was made for gets a new pool.
+ */
+function freeSlot(image: Mat): number {
+  if (image.type !== cv.CV_8UC3) throw new EdgeError("E_CAMERA_FORMAT", `source gave a frame of OpenCV type ${image.type}, not 8-bit BGR`);
+  const bytes = image.rows * image.cols * 3;
+  if (!pool || pool.shared.slotBytes < bytes) {
+    pool = new FramePoolWriter(slots, bytes);
+    post({ type: "pool", pool: pool.shared });
+  }
+  let slot = pool.take();
+  while (slot < 0 && waitWhenFull && Atomics.load(control, CONTROL.reopen) === 0) {
+    pool.waitForRelease(100);
+    slot = pool.take();
+  }
+  return slot;
+}
+
+function send(frame: SourceFrame, slot: number, tCaptureMs: number): void {
   const { image, truth } = frame;
-  // getData() copies the pixels into a buffer of their own, which moves to
-  // the camera as it is (transfer, not a second copy).
-  const pixels = image.getData();
-  const whole = pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength;
-  const data = whole ? (pixels.buffer as ArrayBuffer) : new Uint8Array(pixels).buffer;
-  const m: CaptureMessage = { type: "frame", tCaptureMs, width: image.cols, height: image.rows, data, drops };
+  // A header over the slot: copyTo fills it in place (same size and type, so
+  // OpenCV allocates nothing), packed row after row.
+  const target = new cv.Mat(image.rows, image.cols, cv.CV_8UC3, pool!.view(slot));
+  image.copyTo(target).release();
+  target.release();
+  const m: CaptureMessage = { type: "frame", tCaptureMs, width: image.cols, height: image.rows, slot, drops };
   if (truth) m.truth = truth;
   posted++;
-  post(m, [data]);
+  post(m);
 }
 
 void run();

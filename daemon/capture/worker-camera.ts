@@ -1,11 +1,11 @@
 import { Worker } from "node:worker_threads";
 import type { CameraConfig } from "../config/schema.js";
 import { nowMs } from "../util/clock.js";
-import { countFrameBytes } from "../util/gc-pacer.js";
 import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import type { Camera, CameraStats, Frame } from "./camera.js";
+import type { Camera, CameraFrame, CameraStats } from "./camera.js";
 import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
+import { FramePoolReader } from "./frame-pool.js";
 
 /**
  * Any configured source, read in a capture thread of its own so that neither
@@ -15,6 +15,10 @@ import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-
  * the source is down `stats().connected` is false and no frames arrive, so
  * triggered parts fail safe with `no-frame`.
  *
+ * Frames arrive in shared-memory slots (capture/frame-pool.ts): the pool
+ * holds the camera's queue plus `heldFrames`, the most frames the line keeps
+ * at once past the sink call; when the line holds them all, a live source drops.
+ *
  * Counters: `frames` delivered, `drops` discarded because the pipeline had
  * not taken the previous ones, `reconnects` reopen attempts after a loss,
  * `stalls` losses by silence.
@@ -23,7 +27,8 @@ export class WorkerCamera implements Camera {
   readonly kind: string;
   private worker: Worker | undefined;
   private control: Int32Array | undefined;
-  private sink: ((f: Frame) => void) | undefined;
+  private sink: ((f: CameraFrame) => void) | undefined;
+  private pool: FramePoolReader | undefined;
   private connected = false;
   private seq = 0;
   private drops = 0;
@@ -34,12 +39,13 @@ export class WorkerCamera implements Camera {
   constructor(
     private readonly config: CameraConfig,
     private readonly log: Logger,
+    private readonly heldFrames: number,
   ) {
     this.kind = config.type;
   }
 
   /** Resolves once the source is open; a source that cannot be opened at all rejects with its coded error. */
-  start(sink: (frame: Frame) => void): Promise<void> {
+  start(sink: (frame: CameraFrame) => void): Promise<void> {
     this.sink = sink;
     // The capture thread's OpenCV reads these from the process environment (see vision/opencv.ts),
     // which only the main thread can set.
@@ -47,7 +53,7 @@ export class WorkerCamera implements Camera {
     process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= "1";
     const controlBuffer = new SharedArrayBuffer(CONTROL.slots * Int32Array.BYTES_PER_ELEMENT);
     this.control = new Int32Array(controlBuffer);
-    const data: CaptureWorkerData = { config: this.config, control: controlBuffer };
+    const data: CaptureWorkerData = { config: this.config, control: controlBuffer, slots: this.config.queue + this.heldFrames + 1 };
     const worker = new Worker(new URL("./capture-worker.js", import.meta.url), { workerData: data });
     this.worker = worker;
     const opened = new Promise<void>((resolve, reject) => {
@@ -95,13 +101,18 @@ export class WorkerCamera implements Camera {
   }
 
   private onMessage(m: CaptureMessage): void {
-    if (m.type !== "open") this.drops = m.drops;
+    if ("drops" in m) this.drops = m.drops;
     switch (m.type) {
       case "open":
         this.connected = true;
         this.lastFrameMs = nowMs();
         if (m.info.refused.length > 0) this.log.warn({ refused: m.info.refused }, `camera driver did not take: ${m.info.refused.join(", ")}`);
         this.log.info({ backend: m.info.backend, fps: m.info.fps, reconnects: this.counters.reconnects }, `camera open (${m.info.backend})`);
+        break;
+      case "pool":
+        this.pool = new FramePoolReader(m.pool, (slot) =>
+          this.log.warn({ slot }, "a frame was let go by the collector, not by its holder: its slot came back late"),
+        );
         break;
       case "frame":
         this.onFrame(m);
@@ -121,12 +132,22 @@ export class WorkerCamera implements Camera {
   private onFrame(m: Extract<CaptureMessage, { type: "frame" }>): void {
     this.lastFrameMs = nowMs();
     this.counters.frames++;
-    const frame: Frame = { seq: this.seq++, tCaptureMs: m.tCaptureMs, width: m.width, height: m.height, data: Buffer.from(m.data) };
-    countFrameBytes(m.data.byteLength);
+    const pool = this.pool!;
+    const { slot } = m;
+    const release = pool.retain(slot);
+    const frame: CameraFrame = {
+      seq: this.seq++,
+      tCaptureMs: m.tCaptureMs,
+      width: m.width,
+      height: m.height,
+      data: pool.pixels(slot, m.width * m.height * 3),
+      retain: () => pool.retain(slot),
+    };
     if (m.truth) frame.truth = m.truth;
     try {
       this.sink?.(frame);
     } finally {
+      release();
       Atomics.add(this.control!, CONTROL.consumed, 1);
       Atomics.notify(this.control!, CONTROL.consumed);
     }

@@ -1,4 +1,4 @@
-import type { Camera, Frame } from "../capture/camera.js";
+import type { Camera, CameraFrame, Frame } from "../capture/camera.js";
 import { encodeSnapshot } from "../vision/snapshot.js";
 
 const JPEG_QUALITY = 75;
@@ -6,11 +6,11 @@ const JPEG_QUALITY = 75;
 const SLACK_MS = 1000;
 
 /**
- * Keeps a few captured frames, at most one per interval, by reference (the
- * camera never reuses a frame's buffer), until the verdict on them settles
- * — which may be a belt's travel later — so the live view shows a verdict
- * on the very frame it was made on. Memory is bounded by the pin count,
- * whatever the frame rate.
+ * Keeps a few captured frames, at most one per interval, until the verdict on
+ * them settles — which may be a belt's travel later — so the live view shows
+ * a verdict on the very frame it was made on. Pins are copies: the camera's
+ * buffers go back to it as soon as the line is done with a frame. Memory is
+ * bounded by the pin count, whatever the frame rate.
  */
 export class FrameSampler {
   private readonly pinned = new Map<number, Frame>();
@@ -38,10 +38,12 @@ export class FrameSampler {
     };
   }
 
-  offer(f: Frame): void {
+  offer(f: CameraFrame): void {
     if (f.tCaptureMs - this.lastPinMs < this.everyMs) return;
     this.lastPinMs = f.tCaptureMs;
-    this.pinned.set(f.seq, f);
+    const pin: Frame = { seq: f.seq, tCaptureMs: f.tCaptureMs, width: f.width, height: f.height, data: Buffer.from(f.data) };
+    if (f.truth) pin.truth = f.truth;
+    this.pinned.set(f.seq, pin);
     // A Map iterates in insertion order: the first key is the oldest pin.
     if (this.pinned.size > this.keep) this.pinned.delete(this.pinned.keys().next().value!);
   }

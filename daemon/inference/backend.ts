@@ -30,12 +30,14 @@ export interface Backend {
 export type CreateBackend = (options: unknown) => Promise<Backend>;
 
 /**
- * A frame as WorkerEngine posts it: its pixels in a slot of shared memory that
- * the engine owns until it answers, so no part leaves a frame-sized copy
- * behind in the worker for its garbage collector.
+ * A frame as WorkerEngine posts it: its pixels in shared memory (the camera's
+ * frame pool, or a slot of the engine's own), untouched until the engine
+ * answers, so no part leaves a frame-sized copy behind in the worker for its
+ * garbage collector.
  */
 export interface SlotFrame extends Omit<BackendFrame, "data"> {
   slot: SharedArrayBuffer;
+  offset: number;
   bytes: number;
 }
 

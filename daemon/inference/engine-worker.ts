@@ -25,8 +25,8 @@ port.on("message", async (msg: ToWorker) => {
     return;
   }
   try {
-    const { slot, bytes, ...frame } = msg.frame;
-    const result = await backend.infer({ ...frame, data: new Uint8Array(slot, 0, bytes) });
+    const { slot, offset, bytes, ...frame } = msg.frame;
+    const result = await backend.infer({ ...frame, data: new Uint8Array(slot, offset, bytes) });
     send({ type: "result", id: msg.id, result });
   } catch (err) {
     send({ type: "error", id: msg.id, code: errorCode(err), message: errorMessage(err) });

@@ -39,7 +39,8 @@ export interface EngineResult {
  * A loaded model. infer() never blocks the caller's thread: implementations
  * compute in a worker. It rejects with a coded EdgeError on overload
  * (E_ENGINE_OVERLOAD), a crash or hang (E_ENGINE_FAILED), or output that does
- * not fit the model's labels (E_ENGINE_OUTPUT).
+ * not fit the model's labels (E_ENGINE_OUTPUT). The frame's pixels must stay
+ * as they are until it settles (they may be read in place).
  */
 export interface Engine {
   load(): Promise<EngineInfo>;

@@ -23,7 +23,8 @@ interface Pending {
   resolve: (r: BackendResult) => void;
   reject: (e: Error) => void;
   sentAt: number;
-  slot: SharedArrayBuffer;
+  /** The engine's own slot the frame was copied into, free again once the request ends. */
+  slot: SharedArrayBuffer | undefined;
 }
 
 const WORKER_URL = new URL("./engine-worker.js", import.meta.url);
@@ -38,7 +39,7 @@ export class WorkerEngine implements Engine {
   private worker: Worker | undefined;
   private info: EngineInfo | undefined;
   private readonly inflight = new Map<number, Pending>();
-  /** Shared input slots not in use by a request; at most `queue` exist. */
+  /** Shared input slots, for frames not already in shared memory, not in use by a request; at most `queue` exist. */
   private readonly freeSlots: SharedArrayBuffer[] = [];
   private nextId = 1;
   private hangTimer: NodeJS.Timeout | undefined;
@@ -72,8 +73,11 @@ export class WorkerEngine implements Engine {
     }
     const id = this.nextId++;
     const { labels, version } = this.info;
-    const slot = this.takeSlot(frame.data.byteLength);
-    new Uint8Array(slot, 0, frame.data.byteLength).set(frame.data);
+    // A frame already in shared memory (the camera's pool) is read in place;
+    // any other is copied into a slot of the engine's own.
+    const inPlace = frame.data.buffer instanceof SharedArrayBuffer;
+    const slot = inPlace ? undefined : this.takeSlot(frame.data.byteLength);
+    if (slot) new Uint8Array(slot, 0, frame.data.byteLength).set(frame.data);
     return new Promise<EngineResult>((resolve, reject) => {
       this.inflight.set(id, {
         resolve: (r) => {
@@ -107,7 +111,7 @@ export class WorkerEngine implements Engine {
     const p = this.inflight.get(id);
     if (!p) return undefined;
     this.inflight.delete(id);
-    this.freeSlots.push(p.slot);
+    if (p.slot) this.freeSlots.push(p.slot);
     return p;
   }
 
@@ -221,8 +225,10 @@ export class WorkerEngine implements Engine {
   }
 }
 
-function slotFrame(frame: Frame, slot: SharedArrayBuffer): SlotFrame {
-  const f: SlotFrame = { seq: frame.seq, width: frame.width, height: frame.height, slot, bytes: frame.data.byteLength };
+function slotFrame(frame: Frame, own: SharedArrayBuffer | undefined): SlotFrame {
+  const { data } = frame;
+  const at = own ? { slot: own, offset: 0 } : { slot: data.buffer as SharedArrayBuffer, offset: data.byteOffset };
+  const f: SlotFrame = { seq: frame.seq, width: frame.width, height: frame.height, ...at, bytes: data.byteLength };
   if (frame.truth) f.truth = frame.truth;
   return f;
 }

@@ -1,4 +1,4 @@
-import type { Camera, Frame } from "../capture/camera.js";
+import type { Camera, CameraFrame, Frame } from "../capture/camera.js";
 import type { Trigger, TriggerEvent } from "../trigger/trigger.js";
 import { FrameMatcher } from "../trigger/frame-matcher.js";
 import type { Engine } from "../inference/engine.js";
@@ -96,7 +96,7 @@ export class Pipeline {
     return part;
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: CameraFrame): void {
     this.firstFrame?.();
     this.firstFrame = undefined;
     if (this.settings.mode === "triggered") {
@@ -113,7 +113,7 @@ export class Pipeline {
     const part = this.newPart({ tMs: frame.tCaptureMs });
     if (!part) return;
     part.stages.capture = 0;
-    void this.judge(part, frame);
+    void this.judge(part, frame, frame.retain());
   }
 
   private onTrigger(ev: TriggerEvent): void {
@@ -123,17 +123,18 @@ export class Pipeline {
       this.tracker.failSafe(part, "overload", `more than ${this.settings.maxInFlight} parts in flight`);
       return;
     }
-    void this.matcher.take(ev.tMs).then((frame) => {
-      if (!frame) {
+    void this.matcher.take(ev.tMs).then((held) => {
+      if (!held) {
         this.tracker.failSafe(part, "no-frame", `no frame within ${this.settings.frameToleranceMs} ms of the trigger`);
         return;
       }
       part.stages.capture = Math.max(0, nowMs() - part.tTriggerMs);
-      return this.judge(part, frame);
+      return this.judge(part, held.frame, held.release);
     });
   }
 
-  private async judge(part: Part, frame: Frame): Promise<void> {
+  /** Judges `part` on `frame`, which the caller retained: let go here once judged. */
+  private async judge(part: Part, frame: Frame, release: () => void): Promise<void> {
     part.frameSeq = frame.seq;
     if (frame.truth) part.truth = frame.truth;
     // The model may be swapped while this part is inferred: it is decided
@@ -155,6 +156,8 @@ export class Pipeline {
       this.log.warn({ part: part.id, code, err: errorMessage(err) }, `part ${part.id} fails safe: ${reason}`);
       if (!part.judgement && reason === "error") this.judgedListener?.(part, frame, undefined);
       this.tracker.failSafe(part, reason, `${code}: ${errorMessage(err)}`);
+    } finally {
+      release();
     }
   }
 }

@@ -23,13 +23,15 @@ export function checksum(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Starts a camera and collects its frames until `until` holds (or the source ends). */
+/** Starts a camera and collects copies of its frames until `until` holds (or the source ends). */
 export async function collect(camera: WorkerCamera, until: (frames: Frame[]) => boolean, timeoutMs = 20_000): Promise<Frame[]> {
   const frames: Frame[] = [];
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   await camera.start((f) => {
-    frames.push(f);
+    const copy: Frame = { seq: f.seq, tCaptureMs: f.tCaptureMs, width: f.width, height: f.height, data: Buffer.from(f.data) };
+    if (f.truth) copy.truth = f.truth;
+    frames.push(copy);
     if (until(frames)) done();
   });
   const timer = setTimeout(done, timeoutMs);
@@ -39,8 +41,9 @@ export async function collect(camera: WorkerCamera, until: (frames: Frame[]) => 
   return frames;
 }
 
-export function newCamera(camera: Record<string, unknown>): WorkerCamera {
-  return new WorkerCamera(cameraConfig(camera), quietLog());
+/** `held`: frames the test's sink may keep retained at once, beyond the camera's queue. */
+export function newCamera(camera: Record<string, unknown>, held = 0): WorkerCamera {
+  return new WorkerCamera(cameraConfig(camera), quietLog(), held);
 }
 
 /** Polls until `cond` holds; fails the test after `timeoutMs`. */
