@@ -1,5 +1,5 @@
 import { cv, replaceMat, type Mat } from "../vision/opencv.js";
-import { allocInput, frameMat, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
+import { allocInput, frameView, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
 import { tileRects } from "../vision/tiling.js";
 import { decide } from "../decide/decide.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
@@ -32,7 +32,9 @@ export interface ModelRuntime {
  * outputs fitted the labels and every golden image gave its expected class.
  */
 export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRuntime, notes: string[]): Promise<Backend> {
-  const m = pkg.manifest;
+  // Closures below take what they need, not the package: its files (every
+  // variant's model, read to verify them) are not kept once the model is loaded.
+  const { manifest: m, input } = pkg;
   const tiles = m.tiling ? m.tiling.cols * m.tiling.rows : 1;
   const batch = batchSize(pkg, runtime.inputShape, tiles);
   const [H, W] = inputSize(pkg.input);
@@ -56,7 +58,7 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     const transforms: InputTransform[] = [];
     const chunks = await runChunks((slot, tile) => {
       const t0 = nowMs();
-      transforms[tile] = preprocessInto(mat, rects[tile]!, pkg.input, buffer, slot);
+      transforms[tile] = preprocessInto(mat, rects[tile]!, input, buffer, slot);
       timing.preprocessMs += nowMs() - t0;
     }, rects.length);
     const perTile = (tile: number) => ({ outputs: chunks[Math.floor(tile / batch)]!, index: tile % batch });
@@ -103,7 +105,8 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     async infer(frame: BackendFrame): Promise<BackendResult> {
       const t0 = nowMs();
       timing.preprocessMs = 0;
-      const mat = frameMat(frame);
+      // Preprocessing only reads the frame, which stays as it is until this answers (Engine.infer).
+      const mat = frameView(frame);
       let output: EngineOutput;
       try {
         output = await judge(mat);

@@ -26,13 +26,29 @@ export interface InputTransform {
 
 export type InputTensor = Float32Array | Uint8Array;
 
-/** A packed BGR frame as a Mat: a copy of its pixels (the binding copies), to be released by whoever made it. */
-export function frameMat(frame: { width: number; height: number; data: Uint8Array }): Mat {
+type PackedFrame = { width: number; height: number; data: Uint8Array };
+
+function pixelsOf(frame: PackedFrame): Buffer {
   if (frame.data.length !== frame.width * frame.height * 3) {
     throw new EdgeError("E_FRAME", `frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${frame.width * frame.height * 3}`);
   }
-  const buf = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
-  return new cv.Mat(buf, frame.height, frame.width, cv.CV_8UC3);
+  return Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+}
+
+/** A packed BGR frame as a Mat: a copy of its pixels (the binding copies), to be released by whoever made it. */
+export function frameMat(frame: PackedFrame): Mat {
+  return new cv.Mat(pixelsOf(frame), frame.height, frame.width, cv.CV_8UC3);
+}
+
+/**
+ * A packed BGR frame as a Mat over the frame's own pixels, no copy: for
+ * reading only, and to be released before the frame's buffer is reused. The
+ * native header does not own the pixels; the Mat object holds their buffer,
+ * so it cannot be collected while the Mat is in use.
+ */
+export function frameView(frame: PackedFrame): Mat {
+  const pixels = pixelsOf(frame);
+  return Object.assign(new cv.Mat(frame.height, frame.width, cv.CV_8UC3, pixels), { pixels });
 }
 
 /** Elements one image occupies in the model's input tensor. */
