@@ -36,6 +36,8 @@ function lineConfig(rateHz: number, progressMs: number): Record<string, unknown>
   const period = 1000 / rateHz;
   return {
     ...demo,
+    // EDGE_INSPECT_BENCH_REALTIME=N: the reject thread under SCHED_FIFO at priority N, as the unit allows.
+    actuation: { ...demo.actuation, realtime_priority: realtimePriority() },
     line: { ...demo.line, mode: "triggered", frame_tolerance_ms: Math.max(1, Math.ceil(period / 2)) },
     camera: { ...demo.camera, type: "synthetic", fps: 2 * rateHz },
     trigger: { type: "simulated", rate_hz: rateHz },
@@ -45,6 +47,14 @@ function lineConfig(rateHz: number, progressMs: number): Record<string, unknown>
     http: { enabled: false },
     lifecycle: { ...demo.lifecycle, progress_report_ms: progressMs },
   };
+}
+
+function realtimePriority(): number {
+  const given = process.env.EDGE_INSPECT_BENCH_REALTIME;
+  if (given === undefined || given === "") return 0;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 0 || n > 99) throw new EdgeError("E_BENCH_ARGS", `EDGE_INSPECT_BENCH_REALTIME must be a priority from 0 to 99, got '${given}'`);
+  return n;
 }
 
 interface Step {
@@ -192,6 +202,7 @@ export const pipelineBenchmark: Benchmark = {
     if (lim) printTable("pipeline at its maximum zero-fail-safe rate vs bare onnxruntime (faster of the two)", [{ ...lim, checks: Object.entries(lim.checks).map(([k, v]) => `${k} ${v ? "ok" : "MISSED"}`).join(", ") }]);
     const data: Record<string, unknown> = {
       model: { dir: "models/defect-demo", variant: VARIANT, engine: "onnx", intra_op_threads: 1 },
+      realtime_priority: realtimePriority(),
       step_seconds: seconds,
       warmup_windows: WARMUP_WINDOWS,
       goals: GOALS,

@@ -9,8 +9,6 @@
  * gets a new pool (the old one goes once its last frame is released).
  */
 export interface FramePoolShared {
-  /** Distinguishes a pool from the one it replaced. */
-  id: number;
   pixels: SharedArrayBuffer;
   /** Int32: one state per slot (FREE or TAKEN), then the count of slots ever given back. */
   state: SharedArrayBuffer;
@@ -21,8 +19,6 @@ export interface FramePoolShared {
 const FREE = 0;
 const TAKEN = 1;
 
-let nextId = 1;
-
 /** The capture thread's side: takes free slots to fill. */
 export class FramePoolWriter {
   readonly shared: FramePoolShared;
@@ -32,7 +28,6 @@ export class FramePoolWriter {
 
   constructor(slots: number, slotBytes: number) {
     this.shared = {
-      id: nextId++,
       pixels: new SharedArrayBuffer(slots * slotBytes),
       state: new SharedArrayBuffer((slots + 1) * Int32Array.BYTES_PER_ELEMENT),
       slots,
