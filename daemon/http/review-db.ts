@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EdgeError, errorCode } from "../util/errors.js";
+import { limitPageCache } from "../records/page-cache.js";
 
 /** Where the SQLite store keeps its rows and snapshot files. */
 export interface RecordsLocation {
@@ -84,6 +85,7 @@ export class ReviewDb {
     this.db = new Database(location.path, { fileMustExist: true, timeout: 0 });
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
+    limitPageCache(this.db);
     const version = this.db.pragma("user_version", { simple: true }) as number;
     if (version < REVIEW_SCHEMA) {
       this.db.close();

@@ -9,6 +9,7 @@ import { pruneByAge, pruneBySize, pruneSnapshots } from "./retention.js";
 import type { InspectionRow } from "./inspection-row.js";
 import type { Alarm, OutboxEntry } from "./store.js";
 import type { FromWriter, ToWriter, WriterOptions, WriterStatus } from "./writer-protocol.js";
+import { limitPageCache } from "./page-cache.js";
 
 /*
  * The writer thread: it alone holds the write connection, so the event loop
@@ -49,6 +50,7 @@ function connect(): Database.Database {
   d.pragma("synchronous = FULL");
   d.pragma(`journal_size_limit = ${o.journalSizeLimitBytes}`);
   d.pragma("foreign_keys = ON");
+  limitPageCache(d);
   return d;
 }
 
