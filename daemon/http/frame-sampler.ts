@@ -41,11 +41,21 @@ export class FrameSampler {
   offer(f: CameraFrame): void {
     if (f.tCaptureMs - this.lastPinMs < this.everyMs) return;
     this.lastPinMs = f.tCaptureMs;
-    const pin: Frame = { seq: f.seq, tCaptureMs: f.tCaptureMs, width: f.width, height: f.height, data: Buffer.from(f.data) };
+    // The oldest pin's buffer takes the newest copy: a pin lives a few
+    // seconds, long enough to reach the old generation, and frame-sized
+    // garbage there would wait for a full collection.
+    let data: Buffer | undefined;
+    if (this.pinned.size >= this.keep) {
+      // A Map iterates in insertion order: the first key is the oldest pin.
+      const oldest = this.pinned.keys().next().value!;
+      data = this.pinned.get(oldest)!.data;
+      this.pinned.delete(oldest);
+    }
+    if (data?.length !== f.data.length) data = Buffer.allocUnsafeSlow(f.data.length);
+    f.data.copy(data);
+    const pin: Frame = { seq: f.seq, tCaptureMs: f.tCaptureMs, width: f.width, height: f.height, data };
     if (f.truth) pin.truth = f.truth;
     this.pinned.set(f.seq, pin);
-    // A Map iterates in insertion order: the first key is the oldest pin.
-    if (this.pinned.size > this.keep) this.pinned.delete(this.pinned.keys().next().value!);
   }
 
   get(seq: number): Frame | undefined {
