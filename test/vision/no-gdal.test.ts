@@ -31,8 +31,7 @@ test("setup builds the GDAL stand-in exactly when the system imgcodecs links GDA
   else assert.equal(existsSync(STAND_IN), false, "no GDAL to stand in for, yet build/no-gdal exists");
 });
 
-test("the daemon started as edge-inspect maps the stand-in, not GDAL, and its snapshots are real JPEGs", async (t) => {
-  if (!soname) return t.skip("this OpenCV does not link GDAL");
+test("the daemon started as edge-inspect maps the stand-in, not GDAL, and its snapshots are real JPEGs", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ei-nogdal-"));
   const config = join(dir, "line.yaml");
   writeFileSync(
@@ -54,7 +53,7 @@ lifecycle: { progress_report_ms: 200 }
   await waitForOutput(child, /camera open/);
   const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
   const gdal = [...new Set(maps.split("\n").filter((l) => l.includes("libgdal")).map((l) => l.slice(l.indexOf("/"))))];
-  assert.deepEqual(gdal, [join(STAND_IN, soname)]);
+  assert.deepEqual(gdal, soname ? [join(STAND_IN, soname)] : []);
   assert.equal(await done, 0, stderr);
 
   const jpegs = files(join(dir, "data")).filter((f) => f.endsWith(".jpg"));
@@ -63,8 +62,7 @@ lifecycle: { progress_report_ms: 200 }
   assert.deepEqual([image.cols, image.rows, image.channels], [320, 240, 3]);
 });
 
-test("under the stand-in, PNGs still decode and a file only GDAL could open is a coded error, not a crash", async (t) => {
-  if (!soname) return t.skip("this OpenCV does not link GDAL");
+test("under the stand-in, PNGs still decode and a file only GDAL could open is a coded error, not a crash", () => {
   const dir = mkdtempSync(join(tmpdir(), "ei-nogdal-"));
   // OpenCV hands a file that starts like this (a NITF satellite image) to its GDAL decoder.
   const nitf = join(dir, "scene.ntf");
