@@ -3,10 +3,12 @@
 # imgcodecs links GDAL, and the stand-in defines every GDAL symbol it imports;
 # otherwise removes it, and the daemon loads the real GDAL (or none: JetPack's
 # OpenCV is built without it). Idempotent; run by scripts/setup.sh.
+# CC, OPENCV_LIB_DIR and NO_GDAL_OUT let scripts/platforms/addons.sh build it
+# for an arm64 root with a cross compiler.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=native/no-gdal/gdal-stub.c
-out=build/no-gdal
+out="${NO_GDAL_OUT:-build/no-gdal}"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 libdir="${OPENCV_LIB_DIR:-$(pkg-config --variable=libdir opencv4)}"
@@ -24,10 +26,13 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-gcc -shared -fPIC -O2 -Wall -Werror -Wl,-soname,"$soname" -Wl,--no-undefined -o "$tmp/$soname" "$src"
+"${CC:-gcc}" -shared -fPIC -O2 -Wall -Werror -Wl,-soname,"$soname" -Wl,--no-undefined -o "$tmp/$soname" "$src"
 
 # What imgcodecs takes from GDAL: its undefined symbols that the real library defines.
-real="$(ldd "$imgcodecs" | awk -v s="$soname" '$1 == s { print $3 }')"
+# Next to imgcodecs on Debian and Ubuntu; ldd (which cannot read a foreign
+# architecture's libraries) finds it elsewhere.
+real="$(dirname "$imgcodecs")/$soname"
+[ -e "$real" ] || real="$(ldd "$imgcodecs" | awk -v s="$soname" '$1 == s { print $3 }')"
 symbols() { nm -D "$@" | awk '{ print $NF }' | sort -u; }
 missing="$(comm -23 <(comm -12 <(symbols --undefined-only "$imgcodecs") <(symbols --defined-only "$real")) <(symbols --defined-only "$tmp/$soname"))"
 if [ -n "$missing" ]; then

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# addons.sh ARCH NODE_DIR OUT [ROOT]: builds every node-gyp addon the daemon
+# uses for ARCH (x64, arm64) against the Node headers in NODE_DIR (its ABI),
+# into OUT/<addon dir>/build; for arm64, cross-compiled on the host against
+# ROOT's libraries (OpenCV, libgpiod). Also the GDAL stand-in, into
+# OUT/build/no-gdal, where ROOT's imgcodecs links GDAL. Skips what OUT holds
+# already (OUT is keyed by root and Node by the caller).
+# Each addon builds in place in a private mount namespace, its build/ bound to
+# OUT, so node_modules itself is never written.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/platforms/platforms.sh
+arch="$1" node_dir="$2" out="$3" root="${4:-}"
+say() { printf 'platforms: %s\n' "$*" >&2; }
+
+# One line per node-gyp addon directory (relative to the repository).
+addon_dirs=(
+  node_modules/@u4/opencv4nodejs
+  node_modules/better-sqlite3
+  node_modules/unix-dgram
+  node_modules/node-libgpiod
+  node_modules/epoll
+)
+
+source scripts/native-env.sh
+node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+export npm_config_nodedir="$node_dir"
+gyp_args=(--nodedir="$node_dir" --arch="$arch" --jobs=max)
+if [ "$arch" = arm64 ]; then
+  triplet=aarch64-linux-gnu
+  libdir="$root/usr/lib/$triplet"
+  export CC=$triplet-gcc CXX=$triplet-g++ LINK=$triplet-g++ AR=$triplet-ar
+  # The cross toolchain's own C library and C++ headers (Debian 12's, the
+  # oldest of the roots: binaries run on the newer ones too); the root's
+  # headers only after them, so they add libgpiod and OpenCV and shadow nothing.
+  export CFLAGS="-idirafter $root/usr/include -idirafter $root/usr/include/$triplet"
+  export CXXFLAGS="$CFLAGS"
+  export LDFLAGS="-L$libdir -Wl,-rpath-link,$libdir:$root/lib/$triplet"
+  export OPENCV_INCLUDE_DIR="$root/usr/include/opencv4" OPENCV_LIB_DIR="$libdir" OPENCV_BIN_DIR="$root/usr/bin"
+fi
+
+for dir in "${addon_dirs[@]}"; do
+  dest="$out/$dir/build"
+  if compgen -G "$dest/Release/*.node" >/dev/null; then continue; fi
+  t0=$(date +%s)
+  rm -rf "$dest.part"
+  mkdir -p "$dest.part"
+  if ! unshare --mount --propagation private -- bash -c '
+      mkdir -p "$1/build"
+      mount --bind "$2" "$1/build" && cd "$1" && shift 2 && exec node "$@"' \
+      _ "$PWD/$dir" "$dest.part" "$node_gyp" configure build "${gyp_args[@]}" >"$dest.log" 2>&1; then
+    say "$dir: build failed for $arch (log: $dest.log):"
+    tail -n 25 "$dest.log" >&2
+    exit 1
+  fi
+  rm -rf "$dest"
+  mv "$dest.part" "$dest"
+  say "$dir: built for $arch, Node ABI $(node_abi "$node_dir") in $(( $(date +%s) - t0 ))s"
+done
+
+if [ "$arch" = arm64 ] && [ ! -f "$out/build/no-gdal/.done" ]; then
+  rm -rf "$out/build/no-gdal"
+  mkdir -p "$out/build/no-gdal"
+  CC=$CC NO_GDAL_OUT="$out/build/no-gdal" OPENCV_LIB_DIR="$libdir" bash native/no-gdal/build.sh
+  touch "$out/build/no-gdal/.done"
+fi

@@ -1,0 +1,24 @@
+# Sourced: the arm64 roots the platforms lane builds, tests and caches.
+# Each root holds what the daemon links at run time and what its addons
+# cross-build against: the OpenCV modules the daemon uses (core, imgproc,
+# imgcodecs, videoio), libgpiod, and Mosquitto for the records/outbox tests.
+platforms=(debian12-arm64 debian13-arm64 ubuntu2204-arm64)
+root_packages=(ca-certificates libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libopencv-videoio-dev libgpiod-dev mosquitto)
+
+# platform_vars NAME: sets suite, mirror, components for one root.
+platform_vars() {
+  case "$1" in
+    debian12-arm64) suite=bookworm; mirror=http://deb.debian.org/debian; components=main ;;
+    debian13-arm64) suite=trixie; mirror=http://deb.debian.org/debian; components=main ;;
+    # JetPack 6's base. Ubuntu's arm64 archive lives on ports.ubuntu.com only.
+    ubuntu2204-arm64) suite=jammy; mirror=http://ports.ubuntu.com/ubuntu-ports; components="main universe" ;;
+    *) echo "platforms: unknown platform '$1'" >&2; return 64 ;;
+  esac
+}
+
+cache_dir="${EDGE_INSPECT_PLATFORM_CACHE:-/var/cache/edge-inspect/platforms}"
+
+# node_abi NODE_DIR: the addon ABI of the Node in NODE_DIR, from its headers
+# (an arm64 binary cannot simply be asked on the host).
+node_abi() { awk '$2 == "NODE_MODULE_VERSION" && $3 ~ /^[0-9]+$/ { print $3 }' "$1/include/node/node_version.h"; }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# root.sh PLATFORM: prints the directory of PLATFORM's arm64 root, made with
+# mmdebstrap (apt's resolver in one pass; maintainer scripts run under
+# qemu-user) and cached as a tarball keyed by distribution and package list.
+# A cached tarball is unpacked once; the unpacked root is reused while its key
+# holds. Exit 69 when the distribution's archive cannot be reached.
+set -euo pipefail
+source "$(dirname "$0")/platforms.sh"
+platform_vars "$1"
+say() { printf 'platforms: %s: %s\n' "$1" "$2" >&2; }
+
+key="$(printf '%s\n' "$suite" "$mirror" "$components" "${root_packages[@]}" | sha256sum | cut -c1-12)"
+tarball="$cache_dir/roots/$1-$key.tar"
+root="$cache_dir/roots/$1-$key"
+mkdir -p "$cache_dir/roots"
+
+if [ ! -f "$root/.complete" ]; then
+  if [ ! -f "$tarball" ]; then
+    if ! curl -fsS --max-time 30 -o /dev/null "$mirror/dists/$suite/Release" 2>/dev/null; then
+      say "$1" "$mirror is not reachable from this machine: no $suite root"
+      exit 69
+    fi
+    say "$1" "making the $suite arm64 root (mmdebstrap, cached as $tarball)"
+    t0=$(date +%s)
+    include="$(IFS=,; echo "${root_packages[*]}")"
+    mmdebstrap --quiet --arch=arm64 --variant=apt --components="${components// /,}" \
+      --include="$include" "$suite" "$tarball.part" "$mirror" >&2
+    mv "$tarball.part" "$tarball"
+    say "$1" "root made in $(( $(date +%s) - t0 ))s"
+  fi
+  t0=$(date +%s)
+  rm -rf "$root"
+  mkdir -p "$root"
+  tar -xf "$tarball" -C "$root"
+  touch "$root/.complete"
+  say "$1" "root unpacked in $(( $(date +%s) - t0 ))s"
+fi
+echo "$root"
