@@ -23,8 +23,11 @@ if [ ! -f "$root/.complete" ]; then
     say "$1" "making the $suite arm64 root (mmdebstrap, cached as $tarball)"
     t0=$(date +%s)
     include="$(IFS=,; echo "${root_packages[*]}")"
-    mmdebstrap --quiet --arch=arm64 --variant=apt --components="${components// /,}" \
-      --include="$include" "$suite" "$tarball.part" "$mirror" >&2
+    # Its own mount namespace: an interrupted mmdebstrap leaves no mounts
+    # behind. The package lists stay, to check setup.sh's package names.
+    unshare --mount --propagation private -- mmdebstrap --quiet --arch=arm64 --variant=apt \
+      --components="${components// /,}" --include="$include" --skip=cleanup/apt/lists \
+      "$suite" "$tarball.part" "$mirror" >&2
     mv "$tarball.part" "$tarball"
     say "$1" "root made in $(( $(date +%s) - t0 ))s"
   fi
