@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The platforms lane (npm run test:platforms; .ci/run runs it after npm test):
+#  - arm64: each root of platforms.sh made or restored from the cache, every
+#    native addon cross-built against it for arm64 Node, then the daemon tested
+#    inside it under qemu-user (test/platforms/arm64-roots.test.ts);
+#  - x86-64: the whole unit suite on each supported Node from the npm
+#    registry, with addons built for its ABI (test/platforms/node-versions.test.ts).
+# Everything slow is cached under $EDGE_INSPECT_PLATFORM_CACHE
+# (default /var/cache/edge-inspect/platforms). Needs root (chroot, mounts).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/platforms/platforms.sh
+# Supported Node releases, and the one the arm64 roots run (Debian 13's own
+# nodejs is 20.19; Raspberry Pi OS bookworm users install Node from elsewhere).
+x64_nodes=(20.20.2 22.23.5 24.22.3)
+arm64_node=20.20.2
+say() { printf 'platforms: %s\n' "$*" >&2; }
+t_start=$(date +%s)
+
+[ "$(id -u)" = 0 ] || { say "needs root (chroot, mount namespaces)"; exit 1; }
+
+# --- host tools ----------------------------------------------------------------
+source scripts/system-packages.sh
+host_pkgs=(mmdebstrap arch-test qemu-user-static binfmt-support crossbuild-essential-arm64 curl)
+missing=()
+for p in "${host_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing host packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+update-binfmts --enable qemu-aarch64 2>/dev/null || true
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { say "binfmt_misc has no qemu-aarch64 entry: arm64 binaries cannot run here"; exit 1; }
+
+# Addons are rebuilt when what they are built from changes.
+addons_key="$(cat package-lock.json scripts/platforms/addons.sh scripts/native-env.sh native/no-gdal/* | sha256sum | cut -c1-12)"
+host_abi="$(node -p process.versions.modules)"
+
+# --- arm64 roots: made in parallel (each mostly one core of emulated dpkg) --------
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+for p in "${platforms[@]}"; do
+  ( rc=0; bash scripts/platforms/root.sh "$p" >"$tmp/$p.root" || rc=$?; echo "$rc" >"$tmp/$p.rc" ) &
+done
+arm64_node_dir="$(bash scripts/platforms/node-dist.sh arm64 "$arm64_node")"
+wait
+
+entries=()
+for p in "${platforms[@]}"; do
+  rc="$(cat "$tmp/$p.rc")"
+  platform_vars "$p"
+  if [ "$rc" = 69 ]; then
+    entries+=("$(printf '{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":""}' "$p" "$mirror")")
+    continue
+  fi
+  [ "$rc" = 0 ] || { say "$p: the root could not be made (exit $rc)"; exit 1; }
+  root="$(cat "$tmp/$p.root")"
+  out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
+  bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$out" "$root"
+  entries+=("$(printf '{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":"%s"}' "$p" "$root" "$arm64_node_dir" "$arm64_node" "$out")")
+done
+
+# --- x86-64 Node releases -----------------------------------------------------
+nodes=()
+for v in "${x64_nodes[@]}"; do
+  if [ "v$v" = "$(node --version)" ]; then
+    say "Node $v: the host's own, npm test has run the suite on it"
+    continue
+  fi
+  dir="$(bash scripts/platforms/node-dist.sh x64 "$v")"
+  out="$cache_dir/addons/x64-node$v-$addons_key"
+  # node_modules' own addons serve the ABI they were built for.
+  if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out"; fi
+  nodes+=("$(printf '{"version":"%s","node":"%s","addons":"%s"}' "$v" "$dir" "$out")")
+done
+
+manifest="$tmp/lane.json"
+printf '{"hostNode":"%s","arm64":[%s],"x64":[%s]}\n' "$(node --version)" "$(IFS=,; echo "${entries[*]}")" "$(IFS=,; echo "${nodes[*]}")" >"$manifest"
+say "prepared in $(( $(date +%s) - t_start ))s; testing"
+
+rc=0
+EDGE_INSPECT_PLATFORMS="$manifest" node --test --test-concurrency=1 --test-timeout=3600000 --test-reporter=spec \
+  dist/test/platforms/arm64-roots.test.js dist/test/platforms/node-versions.test.js || rc=$?
+say "lane done in $(( $(date +%s) - t_start ))s (exit $rc)"
+exit "$rc"

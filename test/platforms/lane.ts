@@ -1,0 +1,71 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+const WITH_ADDONS = `${REPO}scripts/platforms/with-addons.sh`;
+
+/** An arm64 root as scripts/platforms/test.sh prepared it, or why it could not. */
+export interface Arm64Platform {
+  name: string;
+  /** Set when the root could not be made here (its archive unreachable). */
+  unavailable?: string;
+  root: string;
+  /** Node for arm64 (bin/node), mounted at /opt/node in the root. */
+  node: string;
+  nodeVersion: string;
+  /** The addons cross-built against this root, laid out as in the repository. */
+  addons: string;
+}
+
+/** A Node for x86-64 from the npm registry with addons built for its ABI. */
+export interface X64Node {
+  version: string;
+  node: string;
+  addons: string;
+}
+
+export interface Lane {
+  arm64: Arm64Platform[];
+  x64: X64Node[];
+  /** The Node that npm test ran the unit suite on. */
+  hostNode: string;
+}
+
+/** What test.sh prepared, from the JSON file named by EDGE_INSPECT_PLATFORMS. */
+export function lane(): Lane {
+  const file = process.env.EDGE_INSPECT_PLATFORMS;
+  if (!file) throw new Error("EDGE_INSPECT_PLATFORMS is not set: run the platforms lane with npm run test:platforms");
+  return JSON.parse(readFileSync(file, "utf8")) as Lane;
+}
+
+export interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function ran(r: ReturnType<typeof spawnSync>): Ran {
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Runs a command from the repository inside the root, under qemu-user, with its addons in place. */
+export function inRoot(p: Arm64Platform, command: string[], timeoutMs = 15 * 60_000): Ran {
+  return ran(spawnSync("bash", [WITH_ADDONS, p.node, p.addons, p.root, "--", ...command], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }));
+}
+
+/** Runs a command from the repository with an x86-64 Node and the addons built for its ABI. */
+export function withNode(n: X64Node, command: string[], timeoutMs = 30 * 60_000): Ran {
+  return ran(spawnSync("bash", [WITH_ADDONS, n.node, n.addons, "--", ...command], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }));
+}
+
+/** Runs a command from the repository on the host as npm test does. */
+export function onHost(command: string[]): Ran {
+  return ran(spawnSync(command[0]!, command.slice(1), { cwd: REPO, encoding: "utf8", maxBuffer: 64 << 20 }));
+}
+
+/** The last lines of a command's output, for an assertion message. */
+export function tail(r: Ran, lines = 40): string {
+  return `exit ${r.status}\n${(r.stdout + r.stderr).split("\n").slice(-lines).join("\n")}`;
+}
