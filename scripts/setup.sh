@@ -4,16 +4,19 @@
 #   scripts/setup.sh          what the daemon needs to run
 #   scripts/setup.sh --test   also what the test suite needs (which smoke-runs the model tools)
 #   scripts/setup.sh --tools  also what the model tools (models/) need: PyTorch, ONNX
+#   scripts/setup.sh --packages  prints every system package it may install, and stops
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 want_tools=0
+want_packages=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
     --tools) want_tools=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --packages) want_packages=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$arg'" >&2; exit 64 ;;
   esac
 done
@@ -28,6 +31,10 @@ test_pkgs=(mosquitto chromium gstreamer1.0-plugins-base)
 # Training and quantization only (the daemon never needs Python): Debian's
 # CPU PyTorch and onnx, used through /usr/bin/python3.
 tools_pkgs=(python3-torch python3-onnx python3-numpy python3-yaml)
+if [ "$want_packages" = 1 ]; then
+  echo "${run_pkgs[*]} libopencv-dev ${test_pkgs[*]} ${tools_pkgs[*]}"
+  exit 0
+fi
 source scripts/system-packages.sh
 pkg-config --exists opencv4 2>/dev/null || run_pkgs+=(libopencv-dev)
 

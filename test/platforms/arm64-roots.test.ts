@@ -69,6 +69,13 @@ for (const p of lane().arm64) {
       assert.equal(r.stdout.trim(), "E_GPIO_UNAVAILABLE");
     });
 
+    test("every system package setup.sh installs exists under that name here", () => {
+      const names = onHost(["bash", "scripts/setup.sh", "--packages"]);
+      assert.equal(names.status, 0, tail(names));
+      const r = inRoot(p, ["apt-get", "install", "--simulate", "--no-install-recommends", ...names.stdout.trim().split(/\s+/)]);
+      assert.equal(r.status, 0, tail(r));
+    });
+
     test("check-config config/example.yaml", () => {
       const r = inRoot(p, ["bin/edge-inspect", "check-config", "config/example.yaml"]);
       assert.equal(r.status, 0, tail(r));
