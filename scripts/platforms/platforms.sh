@@ -7,13 +7,16 @@ platforms=(debian12-arm64 debian13-arm64 ubuntu2204-arm64)
 root_packages=(ca-certificates libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libopencv-videoio-dev libgpiod-dev mosquitto mount)
 
-# platform_vars NAME: sets suite, mirror, components for one root.
+# platform_vars NAME: sets suite, mirror, components and keyring (empty:
+# mmdebstrap's default, Debian's) for one root.
 platform_vars() {
+  keyring=""
   case "$1" in
     debian12-arm64) suite=bookworm; mirror=http://deb.debian.org/debian; components=main ;;
     debian13-arm64) suite=trixie; mirror=http://deb.debian.org/debian; components=main ;;
     # JetPack 6's base. Ubuntu's arm64 archive lives on ports.ubuntu.com only.
-    ubuntu2204-arm64) suite=jammy; mirror=http://ports.ubuntu.com/ubuntu-ports; components="main universe" ;;
+    ubuntu2204-arm64) suite=jammy; mirror=http://ports.ubuntu.com/ubuntu-ports; components="main universe"
+      keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg ;;
     *) echo "platforms: unknown platform '$1'" >&2; return 64 ;;
   esac
 }

@@ -32,7 +32,7 @@ if [ ! -f "$root/.complete" ]; then
     # Its own mount namespace: an interrupted mmdebstrap leaves no mounts
     # behind. The package lists stay, to check setup.sh's package names.
     unshare --mount --propagation private -- mmdebstrap --quiet --arch=arm64 --variant=apt \
-      --components="${components// /,}" --include="$include" --skip=cleanup/apt/lists \
+      --components="${components// /,}" --include="$include" --skip=cleanup/apt/lists ${keyring:+--keyring="$keyring"} \
       "$suite" "$root.part" "$mirror" >&2
     tar -cf "$tarball.part" -C "$root.part" .
     mv "$tarball.part" "$tarball"

@@ -21,7 +21,7 @@ t_start=$(date +%s)
 
 # --- host tools ----------------------------------------------------------------
 source scripts/system-packages.sh
-host_pkgs=(mmdebstrap arch-test qemu-user-static binfmt-support crossbuild-essential-arm64 curl)
+host_pkgs=(mmdebstrap arch-test qemu-user-static binfmt-support crossbuild-essential-arm64 curl ubuntu-keyring)
 missing=()
 for p in "${host_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
