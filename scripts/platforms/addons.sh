@@ -13,15 +13,6 @@ source scripts/platforms/platforms.sh
 arch="$1" node_dir="$2" out="$3" root="${4:-}"
 say() { printf 'platforms: %s\n' "$*" >&2; }
 
-# One line per node-gyp addon directory (relative to the repository).
-addon_dirs=(
-  node_modules/@u4/opencv4nodejs
-  node_modules/better-sqlite3
-  node_modules/unix-dgram
-  node_modules/node-libgpiod
-  node_modules/epoll
-)
-
 source scripts/native-env.sh
 node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
 export npm_config_nodedir="$node_dir"

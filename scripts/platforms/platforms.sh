@@ -21,6 +21,15 @@ platform_vars() {
   esac
 }
 
+# Every node-gyp addon the daemon uses, one line each (relative to the repository).
+addon_dirs=(
+  node_modules/@u4/opencv4nodejs
+  node_modules/better-sqlite3
+  node_modules/unix-dgram
+  node_modules/node-libgpiod
+  node_modules/epoll
+)
+
 cache_dir="${EDGE_INSPECT_PLATFORM_CACHE:-/var/cache/edge-inspect/platforms}"
 
 # node_abi NODE_DIR: the addon ABI of the Node in NODE_DIR, from its headers
