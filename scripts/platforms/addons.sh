@@ -21,12 +21,11 @@ if [ "$arch" = arm64 ]; then
   triplet=aarch64-linux-gnu
   libdir="$root/usr/lib/$triplet"
   export CC=$triplet-gcc CXX=$triplet-g++ LINK=$triplet-g++ AR=$triplet-ar
-  # The cross toolchain's own C library and C++ headers (Debian 12's, the
-  # oldest of the roots: binaries run on the newer ones too); the root's
-  # headers only after them, so they add libgpiod and OpenCV and shadow nothing.
-  export CFLAGS="-idirafter $root/usr/include -idirafter $root/usr/include/$triplet"
-  export CXXFLAGS="$CFLAGS"
-  export LDFLAGS="-L$libdir -Wl,-rpath-link,$libdir:$root/lib/$triplet"
+  # The root is the sysroot: its C library, libgpiod and OpenCV; the C++
+  # library is the cross toolchain's (GCC 12, Debian 12's: what it builds runs
+  # on the roots' newer libstdc++ too).
+  export CFLAGS="--sysroot=$root" CXXFLAGS="--sysroot=$root"
+  export LDFLAGS="--sysroot=$root -Wl,-rpath-link,$libdir:$root/lib/$triplet"
   export OPENCV_INCLUDE_DIR="$root/usr/include/opencv4" OPENCV_LIB_DIR="$libdir" OPENCV_BIN_DIR="$root/usr/bin"
 fi
 
