@@ -32,6 +32,9 @@ fi
 # An addon that does not build is left out, its log kept as build.log and build.failed left: the
 # lane's tests then say which addon is missing where (node-libgpiod knows
 # libgpiod 1.x only).
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
 for dir in "${addon_dirs[@]}"; do
   dest="$out/$dir/build"
   if compgen -G "$dest/Release/*.node" >/dev/null || [ -f "$dest.failed" ]; then continue; fi

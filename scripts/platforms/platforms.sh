@@ -1,11 +1,11 @@
 # Sourced: the arm64 roots the platforms lane builds, tests and caches.
 # Each root holds what the daemon links at run time and what its addons
-# cross-build against: the OpenCV modules the daemon uses (core, imgproc,
-# imgcodecs, videoio), libgpiod, and for the records/outbox tests Mosquitto and
-# mount (a test fills a tmpfs).
+# cross-build against: libopencv-dev as setup.sh installs it (the binding
+# compiles every module the system OpenCV was built with, by its
+# opencv_modules.hpp, so it needs every module's headers), libgpiod, and for
+# the records/outbox tests Mosquitto and mount (a test fills a tmpfs).
 platforms=(debian12-arm64 debian13-arm64 ubuntu2204-arm64)
-root_packages=(ca-certificates libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libopencv-videoio-dev libgpiod-dev mosquitto mount)
+root_packages=(ca-certificates libopencv-dev libgpiod-dev mosquitto mount)
 
 # platform_vars NAME: sets suite, mirror, components and keyring (empty:
 # mmdebstrap's default, Debian's) for one root.
