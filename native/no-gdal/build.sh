@@ -33,8 +33,12 @@ trap 'rm -rf "$tmp"' EXIT
 # architecture's libraries) finds it elsewhere.
 real="$(dirname "$imgcodecs")/$soname"
 [ -e "$real" ] || real="$(ldd "$imgcodecs" | awk -v s="$soname" '$1 == s { print $3 }')"
-symbols() { nm -D "$@" | awk '{ print $NF }' | sort -u; }
-missing="$(comm -23 <(comm -12 <(symbols --undefined-only "$imgcodecs") <(symbols --defined-only "$real")) <(symbols --defined-only "$tmp/$soname"))"
+# Those the C++ runtime defines as well (template instances GDAL 3.10 exports,
+# such as std::string members) resolve there; compared without symbol versions.
+symbols() { nm -D "$@" | awk '{ sub(/@.*/, "", $NF); print $NF }' | sort -u; }
+cxx_runtime="$(dirname "$imgcodecs")/libstdc++.so.6"
+runtime_symbols() { if [ -e "$cxx_runtime" ]; then symbols --defined-only "$cxx_runtime"; fi; }
+missing="$(comm -23 <(comm -23 <(comm -12 <(symbols --undefined-only "$imgcodecs") <(symbols --defined-only "$real")) <(symbols --defined-only "$tmp/$soname")) <(runtime_symbols))"
 if [ -n "$missing" ]; then
   rm -rf "$out"
   say "imgcodecs uses GDAL functions the stand-in lacks ($(echo "$missing" | tr '\n' ' ')): the real $soname stays (~27 MB more resident)"

@@ -103,3 +103,12 @@ int _ZNK14GDALColorTable24GetPaletteInterpretationEv(const void *self) {
   (void)self;
   return 0;
 }
+
+/* GDAL 3.10 (Debian 13) made the dataset's and band's getters const: the same
+ * members under their const names. */
+int _ZNK11GDALDataset14GetRasterCountEv(void *self) __attribute__((alias("_ZN11GDALDataset14GetRasterCountEv")));
+int _ZNK11GDALDataset14GetRasterXSizeEv(void *self) __attribute__((alias("_ZN11GDALDataset14GetRasterXSizeEv")));
+int _ZNK11GDALDataset14GetRasterYSizeEv(void *self) __attribute__((alias("_ZN11GDALDataset14GetRasterYSizeEv")));
+int _ZNK14GDALRasterBand17GetRasterDataTypeEv(void *self) __attribute__((alias("_ZN14GDALRasterBand17GetRasterDataTypeEv")));
+int _ZNK14GDALRasterBand8GetXSizeEv(void *self) __attribute__((alias("_ZN14GDALRasterBand8GetXSizeEv")));
+int _ZNK14GDALRasterBand8GetYSizeEv(void *self) __attribute__((alias("_ZN14GDALRasterBand8GetYSizeEv")));
