@@ -16,6 +16,7 @@ import { GpiodGpio } from "./actuation/gpiod-gpio.js";
 import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
+import type { CoreStats } from "./actuation/reject-core.js";
 import { GpioTrigger } from "./trigger/gpio-trigger.js";
 import { FRAMES_KEPT } from "./trigger/frame-matcher.js";
 import type { Encoder } from "./trigger/encoder.js";
@@ -174,6 +175,11 @@ export class App {
   /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
   get alarms(): Alarms {
     return this.actuation.alarms;
+  }
+
+  /** What the reject core's thread got (priority, locked memory) and how late it woke for each pulse. */
+  rejectTiming(): CoreStats | undefined {
+    return this.actuation.scheduler.stats();
   }
 
   addSettledListener(listener: (p: SettledPart) => void): void {

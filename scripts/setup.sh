@@ -78,4 +78,5 @@ fi
 
 # --- build -------------------------------------------------------------------
 bash native/no-gdal/build.sh
+bash native/reject-core/build.sh
 node_modules/.bin/tsc -p tsconfig.json

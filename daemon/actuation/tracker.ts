@@ -5,7 +5,7 @@ import type { Encoder } from "../trigger/encoder.js";
 import { Counters } from "../pipeline/counters.js";
 import { outcomeReason, type FailsafeReason, type Judgement, type Part, type SettledPart } from "../pipeline/part.js";
 import type { RejectScheduler } from "./reject-scheduler.js";
-import type { PulseResult } from "./scheduler-protocol.js";
+import type { PulseResult } from "./reject-plan.js";
 import type { Alarms } from "./alarms.js";
 
 export interface TrackerSettings {
@@ -58,7 +58,6 @@ export class PartTracker {
     private readonly log: Logger,
   ) {
     scheduler.onResult((r) => this.onResult(r));
-    scheduler.onFailure((why) => this.escapeAll(why));
     if (settings.tracking === "encoder") encoder?.onCount((n) => this.countDeadlines(n));
   }
 
@@ -179,12 +178,6 @@ export class PartTracker {
     }
     const settled = this.settle(entry, r.outcome, outcomeReason(part.judgement), r.tOnMs);
     if (settled && r.outcome === "rejected") for (const l of this.pulseListeners) l(settled, r.station);
-  }
-
-  private escapeAll(why: string): void {
-    if (this.parts.size === 0) return;
-    this.alarms.raise("scheduler-failed", `${why}: ${this.parts.size} parts in flight cannot be ejected`);
-    for (const entry of [...this.parts.values()]) this.onResult({ id: entry.part.id, outcome: "escaped", station: -1, auto: false, why });
   }
 
   private settle(entry: Entry, outcome: "accepted" | "rejected", reason: string, tPulseMs?: number): SettledPart | undefined {

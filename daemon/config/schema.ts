@@ -294,10 +294,14 @@ const actuation = z
     pulse_ms: positiveMs(2000).default(15),
     min_gap_ms: ms(2000).default(5),
     window_ms: ms(1000).default(10),
-    realtime_priority: z.number().int().min(0).max(99).default(0),
+    /** SCHED_FIFO priority of the reject core's thread, taken whenever the process may (CAP_SYS_NICE, root); 0: a normal thread. */
+    realtime_priority: z.number().int().min(0).max(99).default(10),
     confirm: rejectConfirm.optional(),
     bin_full: inputLine.optional(),
     line_stop: gpioLine.optional(),
+    /** A part that could not be ejected: alarm only, or also energise line_stop until line_stop_reset is pressed (or a restart). */
+    on_escape: z.enum(["alarm", "line-stop"]).default("alarm"),
+    line_stop_reset: inputLine.optional(),
     bins: z.array(bin).max(15).default([]),
   })
   .strict();
@@ -453,7 +457,13 @@ export const configSchema = z
       }
     }
     const a = c.actuation;
-    const lines = [a.reject, a.line_stop, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
+    if (a.on_escape === "line-stop" && !a.line_stop) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "on_escape"], message: "'line-stop' needs actuation.line_stop (the output that stops the conveyor)" });
+    }
+    if (a.line_stop_reset && a.on_escape !== "line-stop") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "line_stop_reset"], message: "only used with on_escape: line-stop" });
+    }
+    const lines = [a.reject, a.line_stop, a.line_stop_reset, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
     if (a.tracking.type === "encoder" && a.tracking.decision_margin_mm >= a.tracking.travel_mm) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "tracking", "decision_margin_mm"], message: "must be smaller than travel_mm" });
     }

@@ -1,7 +1,7 @@
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { wallTime } from "../util/clock.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
-import type { TestPulse } from "../actuation/scheduler-protocol.js";
+import type { TestPulse } from "../actuation/reject-plan.js";
 import type { CommandTarget } from "./commands.js";
 
 /**

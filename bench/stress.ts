@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Benchmark } from "./harness.js";
+import { percentile } from "./harness.js";
+import { Cyclictest } from "./cyclictest.js";
+import { stressMatrix } from "./stressors.js";
+import { App } from "../daemon/app.js";
+import { parseConfigText } from "../daemon/config/load.js";
+import type { SettledPart } from "../daemon/pipeline/part.js";
+import { sleep } from "../daemon/util/clock.js";
+import { createLogger } from "../daemon/util/log.js";
+
+const demo = () => parseConfigText("config/demo.yaml", readFileSync(new URL("../../config/demo.yaml", import.meta.url), "utf8"), {});
+
+const ms = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.reduce((a, b) => Math.max(a, b), 0) });
+
+/**
+ * The demo line with every part a reject (each with a snapshot), under a
+ * matrix of load beside it, with cyclictest at the same priority in the same
+ * run. An escape is the kernel's doing when cyclictest saw a stall longer
+ * than the reject window in that second; otherwise it is the daemon's.
+ */
+export const stressBenchmark: Benchmark = {
+  name: "stress",
+  description: "reject timing and escapes under CPU, memory, disk and the daemon's own worst case, beside cyclictest",
+  async run(opts) {
+    const seconds = opts.duration ?? Math.max(5, Math.round(30 * opts.scale));
+    const log = createLogger("error", false);
+    const rows = [];
+    const cases = [];
+    const only = process.env.EDGE_INSPECT_BENCH_CASES?.split(",");
+    for (const c of stressMatrix().filter((x) => !only || only.includes(x.name))) {
+      const config = demo();
+      const priority = config.actuation.realtime_priority;
+      const window = config.actuation.window_ms;
+      const dir = mkdtempSync(join(tmpdir(), "edge-inspect-bench-stress-"));
+      config.data_dir = dir;
+      config.decide.threshold = 0;
+      config.http.enabled = false;
+      if (c.daemonWorstCase && config.records.type === "sqlite") {
+        // Retention deleting rows and snapshots all the time, beside writing a snapshot per part.
+        config.records.retention = { ...config.records.retention, check_s: 1, max_db_mb: 1, max_snapshot_mb: 1 };
+      }
+      for (const s of c.stressors) s.start();
+      const cyc = new Cyclictest(Math.max(1, priority));
+      cyc.start();
+      const app = new App(config, log);
+      const parts: SettledPart[] = [];
+      app.addSettledListener((p) => parts.push(p));
+      await app.start();
+      await sleep(seconds * 1000);
+      const timing = app.rejectTiming();
+      const summary = await app.stop("bench done");
+      await cyc.stop();
+      for (const s of c.stressors) await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+
+      const errors = parts.filter((p) => p.outcome === "rejected" && p.tPulseMs !== undefined).map((p) => p.tPulseMs! - p.ejectAtMs);
+      const escapes = parts.filter((p) => p.reason.startsWith("escaped:"));
+      const attributed = escapes.map((p) => ({ part: p.id, cyclictest_worst_ms: cyc.worstAround(p.ejectAtMs), kernel: cyc.worstAround(p.ejectAtMs) > window }));
+      const cyclictest = cyc.summary();
+      const pulse = ms(errors);
+      const row = {
+        case: c.name,
+        parts: summary.triggered,
+        wake_p50_ms: timing?.lateP50Ms ?? NaN,
+        wake_p99_ms: timing?.lateP99Ms ?? NaN,
+        wake_max_ms: timing?.lateMaxMs ?? NaN,
+        cyc_p50_ms: cyclictest.p50_ms,
+        cyc_p99_ms: cyclictest.p99_ms,
+        cyc_max_ms: cyclictest.max_ms,
+        pulse_p99_ms: pulse.p99,
+        pulse_max_ms: pulse.max,
+        escaped: escapes.length,
+        escaped_daemon: attributed.filter((a) => !a.kernel).length,
+        failsafe: summary.failsafe,
+      };
+      rows.push(row);
+      cases.push({
+        ...row,
+        seconds,
+        priority: timing?.priority ?? 0,
+        realtime_refused: timing?.realtimeRefused ?? "",
+        memory_locked: timing?.memoryLocked ?? false,
+        core_major_faults: timing?.majorFaults ?? 0,
+        core_minor_faults: timing?.minorFaults ?? 0,
+        pulse_error_ms: pulse,
+        cyclictest,
+        escapes: attributed,
+        failsafe_by_reason: summary.failsafe_by_reason,
+        books: { triggered: summary.triggered, accepted: summary.accepted, rejected: summary.rejected, in_flight: summary.in_flight },
+        event_loop_lag_ms: summary.event_loop_lag_ms,
+      });
+    }
+    return { rows, data: { seconds, window_ms: demo().actuation.window_ms, cases } };
+  },
+};
