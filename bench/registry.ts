@@ -5,6 +5,7 @@ import { inferenceBenchmark } from "./inference.js";
 import { pipelineBenchmark } from "./pipeline.js";
 import { captureBenchmark } from "./capture.js";
 import { stressBenchmark } from "./stress.js";
+import { wakeBenchmark } from "./wake.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark];

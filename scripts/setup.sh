@@ -4,16 +4,19 @@
 #   scripts/setup.sh          what the daemon needs to run
 #   scripts/setup.sh --test   also what the test suite needs (which smoke-runs the model tools)
 #   scripts/setup.sh --tools  also what the model tools (models/) need: PyTorch, ONNX
+#   scripts/setup.sh --bench  also what the benchmarks run beside the daemon: cyclictest, stress-ng
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 want_tools=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
     --tools) want_tools=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --bench) want_bench=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$arg'" >&2; exit 64 ;;
   esac
 done
@@ -28,6 +31,8 @@ test_pkgs=(mosquitto chromium gstreamer1.0-plugins-base)
 # Training and quantization only (the daemon never needs Python): Debian's
 # CPU PyTorch and onnx, used through /usr/bin/python3.
 tools_pkgs=(python3-torch python3-onnx python3-numpy python3-yaml)
+# The limit the reject timing is measured against, and the load beside it.
+bench_pkgs=(rt-tests stress-ng)
 source scripts/system-packages.sh
 pkg-config --exists opencv4 2>/dev/null || run_pkgs+=(libopencv-dev)
 
@@ -35,6 +40,9 @@ missing=()
 for p in "${run_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "$want_test" = 1 ]; then
   for p in "${test_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+fi
+if [ "$want_bench" = 1 ]; then
+  for p in "${bench_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 fi
 if [ "$want_tools" = 1 ] || [ "$want_test" = 1 ]; then
   for p in "${tools_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
