@@ -17,6 +17,7 @@ import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
 import type { CoreStats } from "./actuation/reject-core.js";
+import { setThreadNice } from "./util/thread-nice.js";
 import { GpioTrigger } from "./trigger/gpio-trigger.js";
 import { FRAMES_KEPT } from "./trigger/frame-matcher.js";
 import type { Encoder } from "./trigger/encoder.js";
@@ -195,6 +196,9 @@ export class App {
         throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
       }
     };
+    // Before any thread starts: they inherit it.
+    const niceRefused = setThreadNice(this.config.lifecycle.nice);
+    if (niceRefused) this.log.warn({ code: "E_NICE" }, `the line's threads run at normal priority: ${niceRefused}; on a busy machine verdicts may be late (those parts get the fail-safe action)`);
     // Outputs are already at their safe level: Gpio.output() starts them there;
     // the reject scheduler's thread takes its lines before anything can make a part.
     await step("actuation", () => this.actuation.start());

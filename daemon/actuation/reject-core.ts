@@ -37,11 +37,17 @@ export interface CoreStats {
   realtimeRefused: string;
   memoryLocked: boolean;
   memoryLockRefused: string;
+  /** Pulses the core fired for parts, and how late each went on after its time (the pulse error, ms). */
   pulses: number;
-  wakeups: number;
   lateP50Ms: number;
   lateP99Ms: number;
   lateMaxMs: number;
+  wakeups: number;
+  /** How late the thread woke for the deadlines it slept to (ms): what cyclictest measures. */
+  timedWakeups: number;
+  wakeP50Ms: number;
+  wakeP99Ms: number;
+  wakeMaxMs: number;
   minorFaults: number;
   majorFaults: number;
   writeErrors: number;

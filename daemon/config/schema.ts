@@ -411,6 +411,11 @@ const lifecycle = z
   .object({
     stop_timeout_ms: positiveMs(600_000).default(10_000),
     progress_report_ms: positiveMs(3_600_000).default(2000),
+    /**
+     * Nice value of the daemon's threads (the event loop, capture, inference and the writer inherit it): below 0
+     * they run ahead of other work on the board, so a verdict is not late because a neighbour is busy.
+     */
+    nice: z.number().int().min(-20).max(19).default(-10),
   })
   .strict();
 

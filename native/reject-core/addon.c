@@ -414,9 +414,15 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_str(env, r, "memoryLockRefused", c->lock_why);
   set_num(env, r, "pulses", (double)pulses);
   set_num(env, r, "wakeups", (double)c->wakeups);
-  set_num(env, r, "lateP50Ms", rc_lateness_percentile(c, 50));
-  set_num(env, r, "lateP99Ms", rc_lateness_percentile(c, 99));
+  uint64_t wakes = 0;
+  for (int b = 0; b < RC_HIST; b++) wakes += c->wake_hist[b];
+  set_num(env, r, "lateP50Ms", rc_percentile(c->hist, c->late_max_ms, 50));
+  set_num(env, r, "lateP99Ms", rc_percentile(c->hist, c->late_max_ms, 99));
   set_num(env, r, "lateMaxMs", c->late_max_ms);
+  set_num(env, r, "timedWakeups", (double)wakes);
+  set_num(env, r, "wakeP50Ms", rc_percentile(c->wake_hist, c->wake_max_ms, 50));
+  set_num(env, r, "wakeP99Ms", rc_percentile(c->wake_hist, c->wake_max_ms, 99));
+  set_num(env, r, "wakeMaxMs", c->wake_max_ms);
   set_num(env, r, "minorFaults", (double)c->minflt);
   set_num(env, r, "majorFaults", (double)c->majflt);
   set_num(env, r, "writeErrors", (double)errors);

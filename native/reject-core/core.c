@@ -196,7 +196,11 @@ static void *run(void *arg) {
       pthread_cond_wait(&c->cv, &c->mu);
     } else if (next > rc_now_ms()) {
       struct timespec ts = abs_ts(next);
-      pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+      if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+        double late = rc_now_ms() - next;
+        c->wake_hist[hist_bucket(late)]++;
+        if (late > c->wake_max_ms) c->wake_max_ms = late;
+      }
     }
     c->wakeups++;
     getrusage(RUSAGE_THREAD, &ru);
@@ -284,6 +288,13 @@ int rc_arm(rc_core *c, int64_t id, double at, char *err, size_t errlen) {
   e->at = at;
   e->station = RC_UNDECIDED;
   e->due = at + c->stations[c->failsafe_station >= 0 ? c->failsafe_station : 0].travel;
+  double pos = position(c, rc_now_ms());
+  if (pos > e->due + c->window) {
+    /* Nothing the core does can reach it: the part came in after its ejector. */
+    char why[RC_WHY];
+    snprintf(why, sizeof why, "armed %.1f %s after its ejector position: the main thread was late with the part", pos - e->due, c->tracking_encoder ? "counts" : "ms");
+    finish(c, i, RC_ESCAPED, why);
+  }
   pthread_cond_signal(&c->cv);
   pthread_mutex_unlock(&c->mu);
   return 0;
@@ -406,13 +417,16 @@ int rc_take(rc_core *c, rc_entry *out, int max) {
   return n;
 }
 
-double rc_lateness_percentile(rc_core *c, double p) {
+double rc_percentile(const uint64_t *hist, double max_ms, double p) {
   uint64_t total = 0, seen = 0;
-  for (int b = 0; b < RC_HIST; b++) total += c->hist[b];
+  for (int b = 0; b < RC_HIST; b++) total += hist[b];
   if (total == 0) return 0;
   for (int b = 0; b < RC_HIST; b++) {
-    seen += c->hist[b];
-    if ((double)seen >= total * p / 100.0) return (pow(2.0, (b + 1) / 4.0) - 1.0) / 1000.0; /* the bucket's upper edge, ms */
+    seen += hist[b];
+    if ((double)seen >= total * p / 100.0) {
+      double upper = (pow(2.0, (b + 1) / 4.0) - 1.0) / 1000.0; /* the bucket's upper edge, ms */
+      return upper < max_ms ? upper : max_ms;
+    }
   }
-  return c->late_max_ms;
+  return max_ms;
 }

@@ -80,9 +80,11 @@ typedef struct rc_core {
   char rt_why[RC_WHY];
   int locked;           /* its stack and tables are locked in memory */
   char lock_why[RC_WHY];
-  /* timing evidence */
+  /* timing evidence: pulse lateness (own pulses) and the thread's wake-up lateness for its deadlines */
   uint64_t hist[RC_HIST];
   double late_max_ms;
+  uint64_t wake_hist[RC_HIST];
+  double wake_max_ms;
   long minflt_start, majflt_start, minflt, majflt;
   uint64_t wakeups;
   /* told when results are ready (called with mu NOT held) */
@@ -105,7 +107,7 @@ void rc_stop(rc_core *c);
 void rc_destroy(rc_core *c);
 /* Takes finished entries in completion order; returns how many were copied. */
 int rc_take(rc_core *c, rc_entry *out, int max);
-double rc_lateness_percentile(rc_core *c, double p);
+double rc_percentile(const uint64_t *hist, double max_ms, double p);
 
 /* lines.c */
 int rc_line_open_sysfs(rc_line *l, const char *path, int safe, char *err, size_t errlen);
