@@ -196,7 +196,7 @@ export class App {
         throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
       }
     };
-    // Before any thread starts: they inherit it.
+    // Before the line starts its threads: they inherit it.
     const niceRefused = setThreadNice(this.config.lifecycle.nice);
     if (niceRefused) this.log.warn({ code: "E_NICE" }, `the line's threads run at normal priority: ${niceRefused}; on a busy machine verdicts may be late (those parts get the fail-safe action)`);
     // Outputs are already at their safe level: Gpio.output() starts them there;

@@ -3,6 +3,7 @@
  * back with take() when it signals that results are ready. */
 #include <node_api.h>
 #include <stdio.h>
+#include <uv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,15 @@
 
 typedef struct {
   rc_core core;
-  napi_threadsafe_function tsfn;
+  /* The core's thread wakes the event loop with uv_async_send alone: lock-free, so a busy or
+   * preempted main thread can never hold up the real-time thread (a thread-safe function's
+   * queue lock could, with no priority inheritance). */
+  uv_async_t *async;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context actx;
   napi_ref keep[RC_MAX_STATIONS + 1]; /* the shared buffers the core writes into */
   int nkeep;
-  int notified;
   int destroyed;
 } addon_core;
 
@@ -111,22 +117,31 @@ static int32_t *int32_data(napi_env env, napi_value arr, napi_ref *ref) {
   return data;
 }
 
-static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-  (void)data;
-  addon_core *a = context;
-  if (!env || a->destroyed) return;
-  __atomic_store_n(&a->notified, 0, __ATOMIC_SEQ_CST);
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_call_function(env, undefined, js_cb, 0, NULL, NULL);
+/* On the event loop: results are ready. */
+static void on_async(uv_async_t *h) {
+  addon_core *a = h->data;
+  if (!a || a->destroyed) return;
+  napi_env env = a->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv;
+  if (napi_get_reference_value(env, a->callback, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+    if (napi_make_callback(env, a->actx, recv, cb, 0, NULL, NULL) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
 }
 
-/* From the core's thread: results are ready. One call in the queue at a time. */
+/* From the core's thread. */
 static void notify(void *ctx) {
   addon_core *a = ctx;
-  if (__atomic_exchange_n(&a->notified, 1, __ATOMIC_SEQ_CST)) return;
-  napi_call_threadsafe_function(a->tsfn, NULL, napi_tsfn_nonblocking);
+  uv_async_send(a->async);
 }
+
+static void free_handle(uv_handle_t *h) { free(h); }
 
 static void destroy(napi_env env, addon_core *a) {
   if (a->destroyed) return;
@@ -135,7 +150,15 @@ static void destroy(napi_env env, addon_core *a) {
   rc_destroy(&a->core);
   for (int i = 0; i < a->nkeep; i++) napi_delete_reference(env, a->keep[i]);
   a->nkeep = 0;
-  napi_release_threadsafe_function(a->tsfn, napi_tsfn_abort);
+  if (a->async) {
+    a->async->data = NULL;
+    uv_close((uv_handle_t *)a->async, free_handle);
+    a->async = NULL;
+  }
+  if (a->callback) napi_delete_reference(env, a->callback);
+  a->callback = NULL;
+  if (a->actx) napi_async_destroy(env, a->actx);
+  a->actx = NULL;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -268,13 +291,24 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     }
     c->nstations = (int)i + 1;
   }
-  napi_value name;
+  napi_value name, resource;
+  uv_loop_t *loop = NULL;
   napi_create_string_utf8(env, "reject-core", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, a, call_js, &a->tsfn) != napi_ok) {
-    rc_destroy(c);
+  /* async hooks (AsyncLocalStorage) need a resource object for each callback into JS */
+  napi_create_object(env, &resource);
+  a->env = env;
+  a->async = calloc(1, sizeof *a->async);
+  if (!a->async || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_async_init(loop, a->async, on_async) != 0 ||
+      napi_create_reference(env, argv[1], 1, &a->callback) != napi_ok || napi_async_init(env, resource, name, &a->actx) != napi_ok) {
+    if (a->async && !a->async->loop) {
+      free(a->async);
+      a->async = NULL;
+    }
+    destroy(env, a);
     free(a);
     return throw_coded(env, "E_REJECT_CORE", "reject core: cannot create its result callback");
   }
+  a->async->data = a;
   c->notify = notify;
   c->notify_ctx = a;
   if (rc_start(c, priority, err, sizeof err) != 0) {
