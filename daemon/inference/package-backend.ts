@@ -1,4 +1,4 @@
-import type { Mat } from "../vision/opencv.js";
+import { cv, type Mat } from "../vision/opencv.js";
 import { decodeImage } from "../vision/read-image.js";
 import { allocInput, frameView, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
 import { tileRects } from "../vision/tiling.js";
@@ -41,6 +41,7 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
   const [H, W] = inputSize(pkg.input);
   const dims = pkg.input.shape.map((d, i) => (i === 0 ? batch : (d as number)));
   const buffer = allocInput(pkg.input, batch);
+  const grey = new cv.Mat(H, W, cv.CV_8UC3, [128, 128, 128]);
 
   const runChunks = async (fill: (slot: number, tile: number) => void, count: number): Promise<RawTensor[][]> => {
     const results: RawTensor[][] = [];
@@ -84,7 +85,11 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     return { kind: "detect", detections };
   };
 
-  await warmUp(pkg, runtime, runChunks, batch);
+  try {
+    await warmUp(pkg, runtime, (n) => runChunks((slot) => preprocessInto(grey, { x: 0, y: 0, w: W, h: H }, input, buffer, slot), n), batch);
+  } finally {
+    grey.release();
+  }
   await checkGolden(pkg, judge);
 
   return {
@@ -152,12 +157,17 @@ function batchSize(pkg: ModelPackage, modelShape: ReadonlyArray<number | string>
   return batch;
 }
 
-async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runChunks: (fill: (slot: number) => void, n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
+/**
+ * Runs the model on a mid-grey image, preprocessed as a frame would be (a
+ * zero tensor would hide an input scale that overflows), and checks that its
+ * outputs fit the head and are all finite.
+ */
+async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
   let outputs: RawTensor[];
   try {
     // Twice: the first run allocates and plans; the second is the one a part would see.
-    await runChunks(() => undefined, batch);
-    outputs = (await runChunks(() => undefined, batch))[0]!;
+    await runGrey(batch);
+    outputs = (await runGrey(batch))[0]!;
   } catch (err) {
     throw new EdgeError((err as EdgeError).code?.startsWith("E_MODEL") ? (err as EdgeError).code : "E_MODEL_RUN", `warm-up run failed: ${errorMessage(err)}`, { cause: err });
   }
