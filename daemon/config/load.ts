@@ -80,6 +80,15 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
     throw new ConfigError(file, [{ path: "", message: "config must be a mapping of keys to values", line: 1 }]);
   }
   const overlaid = applyEnvOverlay(raw as Record<string, unknown>, env);
+  // YAML reads .inf, .nan and 1e400 as numbers that no setting can mean; the
+  // schema's bounds would let Infinity through wherever a key has no maximum.
+  const nonFinite = nonFinitePaths(overlaid.value).map((path): ConfigProblem => {
+    const key = joinPath(path);
+    const envVar = overlaid.fromEnv.get(key);
+    if (envVar) return { path: key, message: `must be a finite number (from ${envVar})` };
+    return { path: key, message: "must be a finite number", line: lineOf(doc, lineCounter, path, false) };
+  });
+  if (nonFinite.length > 0) throw new ConfigError(file, nonFinite);
   const result = configSchema.safeParse(overlaid.value);
   if (!result.success) {
     const problems = result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv));
@@ -88,6 +97,13 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
   const secretProblems = resolveSecrets(result.data, env);
   if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
   return result.data;
+}
+
+function nonFinitePaths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFinitePaths(v, [...at, i]));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, [...at, k]));
+  return [];
 }
 
 function issueToProblems(issue: ZodIssue, doc: Document, lc: LineCounter, fromEnv: Map<string, string>): ConfigProblem[] {

@@ -62,9 +62,9 @@ const CASES: Array<[string, string | Buffer | ((p: string) => void), RegExp]> = 
   ["a JS function tag", `${MIN}line: !!js/function "function () { return 1 }"\n`, /line: /],
   ["a binary tag", `${MIN}line: !!binary aGVsbG8=\n`, /line: Expected object/],
   ["a merge key", `base: &b { type: synthetic }\ncamera: { <<: *b }\nengine: { type: simulated }\n`, /unknown key/],
-  ["an infinite number", `camera: { type: synthetic, fps: .inf }\nengine: { type: simulated }\n`, /camera\.fps: /],
-  ["a NaN", `camera: { type: synthetic, fps: .nan }\nengine: { type: simulated }\n`, /camera\.fps: Expected number, received nan/],
-  ["an overflowing number", `camera: { type: synthetic, fps: 1e400 }\nengine: { type: simulated }\n`, /camera\.fps: /],
+  ["an infinite number", `camera: { type: synthetic, fps: .inf }\nengine: { type: simulated }\n`, /camera\.fps: must be a finite number/],
+  ["a NaN", `camera: { type: synthetic, fps: .nan }\nengine: { type: simulated }\n`, /camera\.fps: must be a finite number/],
+  ["an overflowing number", `camera: { type: synthetic, fps: 1e400 }\nengine: { type: simulated }\n`, /camera\.fps: must be a finite number/],
   ["a 100 kB key", `${MIN}${"k".repeat(100_000)}: 1\n`, /unknown key/],
   ["a secret file that is /dev/zero", `${MIN}publish: { type: mqtt, password: "file:/dev/zero" }\n`, /publish\.password: cannot read secret file \/dev\/zero: is a character device/],
   ["a secret file that is a folder", `${MIN}publish: { type: mqtt, password: "file:/etc" }\n`, /cannot read secret file \/etc: is a directory/],
@@ -151,4 +151,18 @@ test("dates that do not exist are refused by the operator commands, not rolled o
     assert.equal(r.code, 64, `${since}: ${r.stderr}`);
     assert.match(r.stderr, /--since '.*' is not a time: /);
   }
+});
+
+test("an infinite number from the environment is named with the variable that set it", () => {
+  assert.throws(
+    () => parseConfigText("t.yaml", MIN, { EDGE_INSPECT_CAMERA__FPS: ".inf", EDGE_INSPECT_LINE__TRAVEL_MS: "1e999" }),
+    (err) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => `${p.path}: ${p.message}`).sort(), [
+        "camera.fps: must be a finite number (from EDGE_INSPECT_CAMERA__FPS)",
+        "line.travel_ms: must be a finite number (from EDGE_INSPECT_LINE__TRAVEL_MS)",
+      ]);
+      return true;
+    },
+  );
 });
