@@ -34,7 +34,7 @@ const filterShape = {
   from: time.optional(),
   to: time.optional(),
   class: text.regex(/^[A-Za-z0-9_:-]{1,64}$/, "must be a class name or failsafe:<reason>").optional(),
-  verdict: z.enum(["unreviewed", ...OPERATOR_VERDICTS], { errorMap: () => ({ message: "must be unreviewed, confirmed or false_reject" }) }).optional(),
+  verdict: text.pipe(z.enum(["unreviewed", ...OPERATOR_VERDICTS], { errorMap: () => ({ message: "must be unreviewed, confirmed or false_reject" }) })).optional(),
 };
 const timeOrder = <T extends { from?: number; to?: number }>(q: T) => q.from === undefined || q.to === undefined || q.from < q.to;
 const timeOrderIssue = { message: "must be later than 'from'", path: ["to"] };

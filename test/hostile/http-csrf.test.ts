@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startStation, waitForRejects, type RunningStation } from "../http/station.js";
-import { basicAuth, raw } from "./raw-http.js";
+import { startStation, type RunningStation } from "../http/station.js";
+import { basicAuth, firstReject, raw } from "./raw-http.js";
 
 const ENV = { OP_PW: "op-secret" };
 const AUTH = `auth: { users: [{ name: op, password: "env:OP_PW", role: operator }], anonymous: none }`;
@@ -17,11 +17,7 @@ interface Route {
   state: (s: RunningStation, path: string) => Promise<unknown>;
 }
 
-async function firstDefect(s: RunningStation): Promise<number> {
-  await waitForRejects(s, 1);
-  const r = JSON.parse((await raw(`${s.url}/api/defects?limit=1`, "GET", OP)).body) as { items: Array<{ id: number }> };
-  return r.items[0]!.id;
-}
+const firstDefect = (s: RunningStation) => firstReject(s.url, OP);
 
 async function newAlarm(s: RunningStation): Promise<number> {
   s.app.store.recordAlarm({ code: "E_BIN_FULL", message: "reject bin 1 is full", active: true, timeMs: Date.now() });

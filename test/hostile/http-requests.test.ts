@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request, type ClientRequest } from "node:http";
-import { startStation, waitForRejects, type RunningStation } from "../http/station.js";
-import { basicAuth, raw } from "./raw-http.js";
+import { startStation, type RunningStation } from "../http/station.js";
+import { basicAuth, firstReject, raw } from "./raw-http.js";
 
 const ENV = { OP_PW: "op-secret", TOKEN: "t0ken-for-prometheus" };
 const AUTH = `auth: { users: [{ name: op, password: "env:OP_PW", role: operator }], tokens: [{ token: "env:TOKEN", role: viewer }], anonymous: none }`;
@@ -19,8 +19,7 @@ function assertLineHealthy(s: RunningStation): void {
 test("every query parameter out of range or malformed, on every route, is a 400 naming it", async () => {
   const s = await startStation(AUTH, ENV);
   try {
-    await waitForRejects(s, 1);
-    const id = (JSON.parse((await raw(`${s.url}/api/defects?limit=1`, "GET", OP)).body) as { items: Array<{ id: number }> }).items[0]!.id;
+    const id = await firstReject(s.url, OP);
     const cases: Array<[string, RegExp]> = [
       // Dates that do not exist: refused, not rolled over into the next month.
       ["/api/defects?from=2024-02-30", /from: must be an ISO 8601 time .*\(2024-02 has no day 30\)/],
@@ -31,7 +30,7 @@ test("every query parameter out of range or malformed, on every route, is a 400 
       ["/api/defects?from=2024-05-01T24:00:00Z", /24:00:00 is not a time of day/],
       ["/api/defects?from=2024-05-01T12:60Z", /12:60 is not a time of day/],
       ["/api/defects?from=2024-05-01T12:00:61Z", /is not a time of day/],
-      ["/api/defects?from=2024-05-01T12:00+24:00", /offset \+24:00 does not exist/],
+      ["/api/defects?from=2024-05-01T12:00%2B24:00", /offset \+24:00 does not exist/],
       ["/api/defects?from=2024-05-01T12", /not in ISO 8601 form/],
       ["/api/defects?from=%2B275760-09-13", /not in ISO 8601 form/],
       ["/api/defects.csv?from=2024-02-30", /from: .*no day 30/],
@@ -115,7 +114,7 @@ test("snapshot names that try to leave the snapshot folder never read a file", a
     ];
     for (const name of names) {
       const r = await raw(`${s.url}/api/snapshots/${name}`, "GET", OP);
-      assert.ok([400, 404].includes(r.status), `${name}: ${r.status}`);
+      assert.ok([400, 404, 414].includes(r.status), `${name}: ${r.status}`);
       assert.doesNotMatch(r.body, /root:|\u00ff\u00d8/, `${name} leaked a file`);
       if (r.status === 400) assert.match(r.body, /file: must be <id>\.jpg/);
     }
@@ -133,8 +132,7 @@ test("snapshot names that try to leave the snapshot folder never read a file", a
 test("bodies that are too large, malformed or of the wrong shape are refused with their status, and change nothing", async () => {
   const s = await startStation(AUTH, ENV);
   try {
-    await waitForRejects(s, 1);
-    const id = (JSON.parse((await raw(`${s.url}/api/defects?limit=1`, "GET", OP)).body) as { items: Array<{ id: number }> }).items[0]!.id;
+    const id = await firstReject(s.url, OP);
     const path = `/api/defects/${id}/verdict`;
     const cases: Array<[string, string | Buffer, number, RegExp]> = [
       ["17 kB of JSON", JSON.stringify({ verdict: "confirmed", pad: "x".repeat(17 * 1024) }), 413, /too_large|Request body is too large/],
@@ -143,12 +141,12 @@ test("bodies that are too large, malformed or of the wrong shape are refused wit
       ["an empty body", "", 400, /empty/i],
       ["a JSON array", "[]", 400, /Expected object/],
       ["a JSON string", '"confirmed"', 400, /Expected object/],
-      ["JSON null", "null", 400, /verdict: Required|Expected object/],
+      ["JSON null", "null", 400, /verdict: must be confirmed or false_reject/],
       ["a number for the verdict", '{"verdict":1}', 400, /verdict: must be confirmed or false_reject/],
       ["an unknown verdict", '{"verdict":"approved"}', 400, /verdict: must be confirmed or false_reject/],
       ["an extra field", '{"verdict":"confirmed","operator":"someone else"}', 400, /unknown field 'operator'/],
-      ["a __proto__ key", '{"verdict":"confirmed","__proto__":{"role":"operator"}}', 400, /prototype|__proto__/i],
-      ["a constructor.prototype key", '{"verdict":"confirmed","constructor":{"prototype":{"x":1}}}', 400, /prototype|constructor/i],
+      ["a __proto__ key", '{"verdict":"confirmed","__proto__":{"role":"operator"}}', 400, /Body is not valid JSON/],
+      ["a constructor.prototype key", '{"verdict":"confirmed","constructor":{"prototype":{"x":1}}}', 400, /Body is not valid JSON|unknown field 'constructor'/],
       ["deeply nested JSON", "[".repeat(5000) + "]".repeat(5000), 400, /Expected object/],
       ["invalid UTF-8", Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), 400, /./],
       ["a duplicate key (the last would win)", '{"verdict":"approved","verdict":"confirmed"}', 200, /confirmed/],
