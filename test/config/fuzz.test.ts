@@ -128,23 +128,27 @@ function run(name: string, arb: fc.Arbitrary<{ text: string; env?: NodeJS.Proces
   return seen;
 }
 
-test(`fuzz (seed ${SEED}): YAML-like text is a config or a list of path: problem`, () => {
+test(`fuzz (seed ${SEED}): YAML-like text is a config or a list of path: problem`, (t) => {
   const seen = run("yaml text", yamlish.map((text) => ({ text })));
+  t.diagnostic(`seed ${SEED}: ${JSON.stringify(seen)}`);
   assert.ok(seen.refused > 0);
 });
 
-test(`fuzz (seed ${SEED}): arbitrary text and bytes are a config or a list of path: problem`, () => {
-  run("any text", fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 300 })).map((text) => ({ text })));
+test(`fuzz (seed ${SEED}): arbitrary text and bytes are a config or a list of path: problem`, (t) => {
+  const seen = run("any text", fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 300 })).map((text) => ({ text })));
+  t.diagnostic(`seed ${SEED}: ${JSON.stringify(seen)}`);
 });
 
-test(`fuzz (seed ${SEED}): the example config with keys changed, removed or added`, () => {
+test(`fuzz (seed ${SEED}): the example config with keys changed, removed or added`, (t) => {
   const seen = run("mutated example", mutatedExample.map((cfg) => ({ text: toYaml(cfg) })));
+  t.diagnostic(`seed ${SEED}: ${JSON.stringify(seen)}`);
   // The mutations are small: a fair share must still be valid, or the fuzzer only ever tests the refusal path.
   assert.ok(seen.valid > 0 && seen.refused > 0, JSON.stringify(seen));
 });
 
-test(`fuzz (seed ${SEED}): structured objects of any shape, with environment overrides`, () => {
-  run("objects", fc.tuple(fc.oneof(anyObject, mutatedExample), envOverlay).map(([cfg, env]) => ({ text: toYaml(cfg), env })));
+test(`fuzz (seed ${SEED}): structured objects of any shape, with environment overrides`, (t) => {
+  const seen = run("objects", fc.tuple(fc.oneof(anyObject, mutatedExample), envOverlay).map(([cfg, env]) => ({ text: toYaml(cfg), env })));
+  t.diagnostic(`seed ${SEED}: ${JSON.stringify(seen)}`);
 });
 
 test("the fuzzed loader's verdict on the example itself: valid", () => {
