@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "../../daemon/app.js";
 import { loadModelPackage } from "../../daemon/inference/model-package.js";
-import { createBackend } from "../../daemon/inference/onnx-backend.js";
+import { createBackend as createOnnx } from "../../daemon/inference/onnx-backend.js";
+import { createBackend as createTfjs } from "../../daemon/inference/tfjs-backend.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { CLASSIFIER, editedPackage, type Manifest } from "../inference/fixtures.js";
@@ -144,7 +145,38 @@ test("files whose bytes are wrong for their role are refused by the runtime or t
   for (const [name, edit, code, message] of cases) {
     const dir = editedPackage(edit);
     try {
-      await createBackend({ dir, variant: "float32", intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] }).then(
+      await createOnnx({ dir, variant: "float32", intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] }).then(
+        async (b) => (await b.close?.(), failures.push(`${name}: accepted`)),
+        (err: Error & { code?: string }) => {
+          if (err.code !== code || !message.test(err.message)) failures.push(`${name}: ${err.code}: ${err.message}`);
+        },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.deepEqual(failures, []);
+});
+
+test("a TF.js model.json that is hostile is refused with its code", async () => {
+  const modelJson = (d: string, change: (j: Record<string, unknown>) => unknown) => {
+    const f = join(d, "tfjs/model.json");
+    writeFileSync(f, JSON.stringify(change(JSON.parse(readFileSync(f, "utf8")) as Record<string, unknown>)));
+  };
+  type Weights = Array<{ paths: string[]; weights: Array<{ shape: number[] }> }>;
+  const cases: Array<[string, Edit, string, RegExp]> = [
+    ["model.json is null", (d) => modelJson(d, () => null), "E_MODEL_CORRUPT", /not a TF\.js model\.json: not a JSON object/],
+    ["model.json is a list", (d) => modelJson(d, () => []), "E_MODEL_CORRUPT", /not a JSON object/],
+    ["model.json is not JSON", (d) => writeFileSync(join(d, "tfjs/model.json"), "{"), "E_MODEL_CORRUPT", /not a TF\.js model\.json/],
+    ["model.json has no topology", (d) => modelJson(d, (j) => ({ ...j, modelTopology: undefined })), "E_MODEL_CORRUPT", /no modelTopology or weightsManifest/],
+    ["a weight shard outside the package", (d) => modelJson(d, (j) => ((j.weightsManifest as Weights)[0]!.paths = ["../../../etc/passwd"], j)), "E_MODEL_MANIFEST", /weight file '\.\.\/\.\.\/etc\/passwd' is not listed in files/],
+    ["a weight with a huge shape", (d) => modelJson(d, (j) => ((j.weightsManifest as Weights)[0]!.weights[0]!.shape = [100000, 100000, 3, 16], j)), "E_MODEL_CORRUPT", /TF\.js cannot load it/],
+  ];
+  const failures: string[] = [];
+  for (const [name, edit, code, message] of cases) {
+    const dir = editedPackage(edit);
+    try {
+      await createTfjs({ dir, variant: "tfjs", backends: ["cpu"] }).then(
         async (b) => (await b.close?.(), failures.push(`${name}: accepted`)),
         (err: Error & { code?: string }) => {
           if (err.code !== code || !message.test(err.message)) failures.push(`${name}: ${err.code}: ${err.message}`);
