@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { HttpConfig } from "../config/schema.js";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { Auth, type Principal } from "./auth.js";
@@ -113,11 +113,15 @@ export class HttpServer {
   }
 }
 
+/** A PEM certificate chain or key: a few kilobytes, never a device. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
 function readTls(path: string, what: string): Buffer {
   try {
-    return readFileSync(path);
+    return readBounded(path, { maxBytes: MAX_TLS_FILE_BYTES });
   } catch (err) {
-    throw new EdgeError("E_CONFIG", `http.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    if (!(err instanceof ReadRefused)) throw err;
+    throw new EdgeError("E_CONFIG", `http.tls.${what}: cannot read ${path}: ${describeRefusal(err.refusal)}`);
   }
 }
 

@@ -5,10 +5,13 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { App } from "../../daemon/app.js";
 import { ConfigError, loadConfig, parseConfigText } from "../../daemon/config/load.js";
 import { readTruthFile } from "../../daemon/capture/truth-file.js";
 import { sinceArg } from "../../daemon/cli/args.js";
 import { runCli } from "../cli/cli-helpers.js";
+import { lineConfig } from "../fakes/line.js";
+import { quietLog } from "../fakes/quiet-log.js";
 import { aliasBomb } from "./hostile-yaml.js";
 
 const MIN = "camera: { type: synthetic }\nengine: { type: simulated }\n";
@@ -169,4 +172,18 @@ test("an infinite number from the environment is named with the variable that se
       return true;
     },
   );
+});
+
+test("TLS files that are devices or folders refuse the start with http.tls.<file>: problem, unread", async () => {
+  for (const [cert, message] of [
+    ["/dev/zero", /http\.tls\.cert: cannot read \/dev\/zero: is a character device, not a regular file/],
+    ["/etc", /http\.tls\.cert: cannot read \/etc: is a directory/],
+    [join(dir, "no-cert.pem"), /http\.tls\.cert: cannot read .*no-cert\.pem: file not found/],
+  ] as const) {
+    const app = new App(lineConfig(`${MIN}data_dir: ${JSON.stringify(dir)}\nhttp: { port: 0, tls: { cert: ${JSON.stringify(cert)}, key: /dev/zero } }\n`), quietLog());
+    const t0 = Date.now();
+    await assert.rejects(app.start(), (err: Error & { code?: string }) => err.code === "E_CONFIG" && message.test(err.message));
+    await app.stop("test");
+    assert.ok(Date.now() - t0 < 20_000);
+  }
 });
