@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startStation, type RunningStation } from "../http/station.js";
+import { assertLineHealthy } from "./line-health.js";
 import { basicAuth, firstReject, raw } from "./raw-http.js";
 
 const ENV = { OP_PW: "op-secret" };
@@ -88,6 +89,7 @@ test("every state-changing route refuses cross-origin and non-JSON requests, eve
         assert.equal(await route.state(s, path), before, `${route.name}, ${what}: the record changed`);
       }
     }
+    assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -130,6 +132,7 @@ test("no other route changes state: every other method on every route is refused
       }
     }
     assert.equal((await raw(`${s.url}/api/defects/${id}`, "GET", OP)).body, before);
+    assertLineHealthy(s);
   } finally {
     await s.stop();
   }

@@ -2,19 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request, type ClientRequest } from "node:http";
 import { startStation, type RunningStation } from "../http/station.js";
+import { assertLineHealthy } from "./line-health.js";
 import { basicAuth, firstReject, raw } from "./raw-http.js";
 
 const ENV = { OP_PW: "op-secret", TOKEN: "t0ken-for-prometheus" };
 const AUTH = `auth: { users: [{ name: op, password: "env:OP_PW", role: operator }], tokens: [{ token: "env:TOKEN", role: viewer }], anonymous: none }`;
 const OP = { authorization: basicAuth("op", "op-secret") };
 const JSON_SAME = { ...OP, "content-type": "application/json", "sec-fetch-site": "same-origin" };
-
-/** Books balance and the line still runs: what every attack must leave as it was. */
-function assertLineHealthy(s: RunningStation): void {
-  const sum = s.app.summary();
-  assert.equal(sum.triggered, sum.accepted + sum.rejected + sum.in_flight, "books balance");
-  assert.equal(s.app.health().state, "running");
-}
 
 test("every query parameter out of range or malformed, on every route, is a 400 naming it", async () => {
   const s = await startStation(AUTH, ENV);
