@@ -14,7 +14,10 @@ export const INFER_USAGE = `Usage: edge-inspect infer --model DIR [--variant NAM
 Runs a model package on image files and prints each image's verdict, scores
 and boxes, with the package's own labels and thresholds, so a model can be
 tried before it is deployed. The package is checked as at start-up (hashes,
-shapes, warm-up, golden images).
+shapes, warm-up, golden images). Images are PNG, JPEG, BMP, TIFF, WebP or
+PBM/PGM/PPM/PAM of at most 64 megapixels, checked from the header before
+decoding; each bad one is an error line (E_IMAGE_FORMAT, E_IMAGE_SIZE,
+E_IMAGE) and exit 1, the others are still judged.
 
 Options:
   -m, --model DIR      model package directory (with model.yaml)

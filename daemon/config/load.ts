@@ -44,7 +44,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
 }
 
 /** A config is a few pages of YAML; a file this large is something else. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** UTF-8 text, or a problem that says what the file is instead (YAML would report the garbage line by line). */
 function decodeText(file: string, data: Buffer): string {

@@ -6,7 +6,7 @@ import { z } from "zod";
  */
 
 /** A package file is read into memory whole; this bounds what a manifest may ask for. */
-export const MAX_FILE_BYTES = 1 << 30;
+const MAX_FILE_BYTES = 1 << 30;
 
 const label = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_'");
 const relPath = z

@@ -78,7 +78,7 @@ export function loadModelPackage(dir: string, sel: PackageSelection = {}): Model
 }
 
 /** A manifest is a page of YAML; more is not a manifest. */
-export const MAX_MANIFEST_BYTES = 256 * 1024;
+const MAX_MANIFEST_BYTES = 256 * 1024;
 
 function readManifest(root: string): Manifest {
   const file = join(root, "model.yaml");

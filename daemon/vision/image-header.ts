@@ -9,7 +9,7 @@ export type ImageFormat = "png" | "jpeg" | "bmp" | "tiff" | "webp" | "pnm";
 
 export type HeaderResult = { format: ImageFormat; width: number; height: number } | { error: "format" | "truncated"; why: string };
 
-export const KNOWN_FORMATS = "PNG, JPEG, BMP, TIFF, WebP, PBM/PGM/PPM/PAM";
+const KNOWN_FORMATS = "PNG, JPEG, BMP, TIFF, WebP, PBM/PGM/PPM/PAM";
 
 export function readImageHeader(b: Buffer): HeaderResult {
   const truncated = (why: string) => ({ error: "truncated" as const, why });

@@ -5,9 +5,9 @@ import { cv, type Mat } from "./opencv.js";
 
 /** Larger than any camera frame a station judges (64 MP, e.g. 9344 x 7000); a decoded 3-channel one is 192 MB. */
 export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
-export const MAX_IMAGE_SIDE = 32768;
+const MAX_IMAGE_SIDE = 32768;
 /** An image file larger than this is not read: a 64 MP PNG of noise is about 200 MB. */
-export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
+const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
  * Decodes an encoded image, as 3-channel BGR, once its header is known to describe a size the
