@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Benchmark } from "./harness.js";
 import { Cyclictest } from "./cyclictest.js";
@@ -44,9 +44,6 @@ export const stressBenchmark: Benchmark = {
         // Retention deleting rows and snapshots all the time, beside writing a snapshot per part.
         config.records.retention = { ...config.records.retention, check_s: 1, max_db_mb: 1, max_snapshot_mb: 1 };
       }
-      for (const s of c.stressors) s.start();
-      const cyc = new Cyclictest(Math.max(1, priority));
-      cyc.start();
       const app = new App(config, log);
       const parts: SettledPart[] = [];
       app.addSettledListener((p) => parts.push(p));
@@ -54,13 +51,21 @@ export const stressBenchmark: Benchmark = {
       app.alarms.on((a) => {
         if (a.code === "escaped" && a.part !== undefined) why.set(a.part, a.detail);
       });
-      await app.start();
-      await sleep(seconds * 1000);
-      const timing = app.rejectTiming();
-      const summary = await app.stop("bench done");
-      await cyc.stop();
-      for (const s of c.stressors) await s.stop();
-      rmSync(dir, { recursive: true, force: true });
+      for (const s of c.stressors) s.start();
+      const cyc = new Cyclictest(Math.max(1, priority));
+      cyc.start();
+      let timing: ReturnType<App["rejectTiming"]>;
+      let summary: Awaited<ReturnType<App["stop"]>>;
+      try {
+        await app.start();
+        await sleep(seconds * 1000);
+        timing = app.rejectTiming();
+      } finally {
+        summary = await app.stop("bench done");
+        await cyc.stop();
+        for (const s of c.stressors) await s.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
 
       const escapes = parts.filter((p) => p.reason.startsWith("escaped:"));
       // Why each escape happened: the core woke too late (the kernel's doing if cyclictest saw a stall past the
@@ -98,6 +103,8 @@ export const stressBenchmark: Benchmark = {
         seconds,
         priority: timing?.priority ?? 0,
         nice: config.lifecycle.nice,
+        // What else the machine was doing: the 1-minute load average at the end of the case.
+        load_1min: loadavg()[0],
         realtime_refused: timing?.realtimeRefused ?? "",
         memory_locked: timing?.memoryLocked ?? false,
         core_major_faults: timing?.majorFaults ?? 0,
