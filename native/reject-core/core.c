@@ -176,6 +176,17 @@ static void prefault_stack(void) {
 static void *run(void *arg) {
   rc_core *c = arg;
   prefault_stack();
+  /* Its own stack stays resident too (the table was locked before it started). */
+  pthread_attr_t self;
+  void *stack;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &self) == 0) {
+    if (pthread_attr_getstack(&self, &stack, &size) == 0 && mlock(stack, size) != 0 && c->locked) {
+      c->locked = 0;
+      snprintf(c->lock_why, sizeof c->lock_why, "mlock of its stack: %s (RLIMIT_MEMLOCK; the unit sets LimitMEMLOCK)", strerror(errno));
+    }
+    pthread_attr_destroy(&self);
+  }
   struct rusage ru;
   getrusage(RUSAGE_THREAD, &ru);
   c->minflt_start = ru.ru_minflt;
