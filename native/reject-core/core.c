@@ -36,7 +36,7 @@ static void finish(rc_core *c, int i, enum rc_outcome outcome, const char *why) 
 static int hist_bucket(double late_ms) {
   double us = late_ms * 1000.0;
   if (us < 0) us = 0;
-  int b = (int)floor(4.0 * log2(us + 1.0));
+  int b = (int)floor(16.0 * log2(us + 1.0));
   return b >= RC_HIST ? RC_HIST - 1 : b;
 }
 
@@ -435,7 +435,7 @@ double rc_percentile(const uint64_t *hist, double max_ms, double p) {
   for (int b = 0; b < RC_HIST; b++) {
     seen += hist[b];
     if ((double)seen >= total * p / 100.0) {
-      double upper = (pow(2.0, (b + 1) / 4.0) - 1.0) / 1000.0; /* the bucket's upper edge, ms */
+      double upper = (pow(2.0, (b + 1) / 16.0) - 1.0) / 1000.0; /* the bucket's upper edge, ms */
       return upper < max_ms ? upper : max_ms;
     }
   }

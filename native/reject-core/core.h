@@ -59,7 +59,7 @@ typedef struct {
   char why[RC_WHY];
 } rc_entry;
 
-#define RC_HIST 64 /* wake-up lateness histogram: bucket i holds [2^(i/4) - 1, 2^((i+1)/4) - 1) microseconds */
+#define RC_HIST 320 /* lateness histograms: bucket i holds [2^(i/16) - 1, 2^((i+1)/16) - 1) microseconds, up to 1 s */
 
 typedef struct rc_core {
   pthread_mutex_t mu;
