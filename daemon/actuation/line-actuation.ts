@@ -83,6 +83,7 @@ export class LineActuation {
         tracking: t.type,
         travel: Math.min(...stations.map((s) => s.travel)),
         decisionMargin: t.type === "encoder" ? t.decision_margin_mm * perMm : config.line.decision_margin_ms,
+        window: t.type === "encoder" ? t.window_mm * perMm : a.window_ms,
         travelMsEstimate: config.line.travel_ms,
         failsafeAction: config.line.failsafe.action,
         stationFor,

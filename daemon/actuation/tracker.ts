@@ -15,6 +15,8 @@ export interface TrackerSettings {
   travel: number;
   /** The verdict must be in this far before the nearest ejector, in the tracking unit. */
   decisionMargin: number;
+  /** How far past its ejector a part can still be hit, in the tracking unit. */
+  window: number;
   /** Trigger to ejector in ms: the time estimate of an encoder part's ejection while the belt speed is unknown. */
   travelMsEstimate: number;
   failsafeAction: "reject" | "accept";
@@ -94,6 +96,15 @@ export class PartTracker {
       this.scheduler.arm(part.id, ev.tMs);
     }
     return part;
+  }
+
+  /**
+   * Whether a part triggered at `tMs` can still be hit at its ejector (time tracking; with an encoder a part's
+   * position is counted from when it is created, so it always can).
+   */
+  reachable(tMs: number): boolean {
+    const s = this.settings;
+    return s.tracking === "encoder" || nowMs() <= tMs + s.travel + s.window;
   }
 
   /** A verdict for a part still in flight; ignored (and counted) once the fail-safe took it. */
