@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from "node:path";
-import type { Config } from "./config/schema.js";
+import { commandsSchema, type Config } from "./config/schema.js";
 import type { Camera } from "./capture/camera.js";
 import { WorkerCamera } from "./capture/worker-camera.js";
 import type { Trigger } from "./trigger/trigger.js";
@@ -128,10 +128,18 @@ export class App {
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
     const p = config.publish;
-    const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
+    const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
-      { station: config.station, allow: commands.allow, maxPayloadBytes: commands.max_payload_bytes },
+      {
+        station: config.station,
+        allow: commands.allow,
+        maxPayloadBytes: commands.max_payload_bytes,
+        replyPrefixes: commands.reply_prefixes,
+        rate: commands.rate,
+        rates: commands.rates,
+      },
       pipelineCommandTarget(this.pipeline, {
+        notReady: () => (this.state === "running" ? undefined : this.state === "starting" || this.state === "created" ? "starting: the model is not loaded yet" : this.state),
         testPulse: () => this.actuation.testPulse(),
         snapshot: () => this.snapshotNext(),
         reloadConfig: () => this.reloadFromSource(),
@@ -143,6 +151,11 @@ export class App {
     const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
     this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ part: "telemetry" }));
     this.store.onAlarm((a) => this.telemetry.alarm(a));
+    this.publisher.onProblem((problem) => {
+      const alarm = { ...problem, active: true, timeMs: Date.now() };
+      this.store.recordAlarm(alarm);
+      this.telemetry.alarm(alarm);
+    });
     this.alarms.on((a) => {
       const alarm = { code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() };
       this.store.recordAlarm(alarm);
@@ -166,7 +179,7 @@ export class App {
       in_flight: this.tracker.inFlight(),
       paused: this.pipeline.paused,
       store: this.store.stats(),
-      outbox: { published: this.drainer.published, failures: this.drainer.failures },
+      outbox: { published: this.drainer.published, failures: this.drainer.failures, refused: this.drainer.refused },
       commands: this.commands.counts,
     };
   }
@@ -230,12 +243,14 @@ export class App {
     this.watchdog?.stop();
     await this.pipeline.stopIntake();
     const timeout = this.config.lifecycle.stop_timeout_ms;
+    // One budget for the whole stop, whatever the broker does: the outbox gets what the parts left of it.
+    const deadline = Date.now() + timeout;
     const idle = await Promise.race([this.tracker.idle().then(() => true), delay(timeout).then(() => false)]);
     if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${timeout} ms`);
     await this.engine.close();
     await Promise.all(this.pendingRecords);
     await this.store.flush();
-    if (!(await this.drainer.drained(Math.min(2000, timeout)))) {
+    if (!(await this.drainer.drained(Math.max(0, Math.min(2000, deadline - Date.now()))))) {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
     }
     this.drainer.stop();

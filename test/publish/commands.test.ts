@@ -19,7 +19,7 @@ publish:
   url: ${url}
   reconnect_ms: 100
   metrics_interval_s: 1
-  commands: { allow: [operator-1], max_payload_bytes: 1024 }
+  commands: { allow: [operator-1], max_payload_bytes: 1024, reply_prefixes: [replies/] }
 `;
 }
 

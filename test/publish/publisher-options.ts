@@ -13,6 +13,8 @@ export function publisherOptions(url: string, station: StationId, clientId: stri
     statusTopic: topic(station, "status"),
     onlinePayload: () => JSON.stringify({ state: "online" }),
     offlinePayload: () => JSON.stringify({ state: "offline" }),
+    maxIncomingPacketBytes: 8192,
+    closeTimeoutMs: 1000,
     ...over,
   };
 }
