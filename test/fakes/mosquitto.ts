@@ -11,6 +11,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Keep sessions and queued messages on disk (autosaved every second) across restarts. */
   persistence?: boolean;
+  /** More mosquitto.conf lines (an acl_file, a max_packet_size...). */
+  conf?: string[];
 }
 
 export interface TlsFiles {
@@ -63,6 +65,7 @@ export class Mosquitto {
       lines.push("allow_anonymous true");
     }
     if (o.persistence) lines.push("persistence true", `persistence_location ${dir}/`, "autosave_interval 1");
+    lines.push(...(o.conf ?? []));
     const conf = join(dir, "mosquitto.conf");
     writeFileSync(conf, lines.join("\n") + "\n");
     const broker = new Mosquitto(dir, port, conf, tls);
