@@ -27,7 +27,7 @@ test("reply topics the broker would disconnect for, or outside the reply prefixe
     [`replies/${"é".repeat(300)}`, /longer than 512/],
     ["other-plant/replies/x", /outside the reply prefixes/],
     ["edge-inspect/plant/l1/cam2/replies/x", /outside the reply prefixes/],
-    ["replies/", /outside the reply prefixes/],
+    ["replies/", /empty level/],
     ["replies", /outside the reply prefixes/],
     ["Replies/x", /outside the reply prefixes/],
   ];
