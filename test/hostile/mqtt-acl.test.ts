@@ -3,12 +3,14 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { App } from "../../daemon/app.js";
+import { MqttPublisher } from "../../daemon/publish/mqtt-publisher.js";
 import { parseConfigText } from "../../daemon/config/load.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { BASE_YAML } from "../fakes/line.js";
 import { Mosquitto } from "../fakes/mosquitto.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { until } from "./mqtt-station.js";
+import { publisherOptions } from "../publish/publisher-options.js";
 
 const ACL = fileURLToPath(new URL("../../../examples/mosquitto/acl", import.meta.url));
 const users = { station1: "pw-s1", station2: "pw-s2", "line-supervisor": "pw-sup", historian: "pw-his" };
@@ -16,7 +18,8 @@ const own = "edge-inspect/site/line1/station1/";
 const other = "edge-inspect/site/line1/station2/";
 
 test("the example ACL on a real Mosquitto: the station publishes and answers commands; it cannot write into another station's tree; a refused reply costs it nothing", async () => {
-  const broker = await Mosquitto.start({ users, conf: [`acl_file ${ACL}`] });
+  // As in examples/mosquitto/mosquitto.conf: a bounded queue (see the next test for why that matters here).
+  const broker = await Mosquitto.start({ users, conf: [`acl_file ${ACL}`, "max_queued_messages 1000"] });
   const login = (username: keyof typeof users, clientId: string) =>
     mqtt.connectAsync(broker.url, { clientId, username, password: users[username], protocolVersion: 5, reconnectPeriod: 100 });
   // A misconfigured reply prefix lets a response topic into station2's tree through: the broker's ACL is what stops it.
@@ -56,6 +59,7 @@ publish:
     await until("the refusal counted", () => app.commands.counts.repliesDropped === 1);
     await until("the alarm at the historian", () => seen.some(([t, p]) => t === `${own}alarms` && p.includes("E_PUBLISH_REFUSED")));
     assert.equal(app.publisher.connected(), true);
+    assert.equal((app.publisher as MqttPublisher).disconnects, 0);
     await cmd("pause");
     await until("the next command answered", () => seen.filter(([t]) => t === `${own}cmd/pause/reply`).length === 2);
 
@@ -79,6 +83,32 @@ publish:
     await app.stop("test done");
     await historian.endAsync(true);
     await supervisor.endAsync(true);
+    await broker.close();
+  }
+});
+
+test("a broker that drops the station after refusing its publish (Mosquitto 2.0.11 with max_queued_messages 0 does): one reconnection, the refused publish is never resent", async () => {
+  const broker = await Mosquitto.start({ users, conf: [`acl_file ${ACL}`] });
+  const p = new MqttPublisher(
+    publisherOptions(broker.url, { site: "site", line: "line1", device: "station1" }, "station1", { username: "station1", password: users.station1 }),
+    quietLog(),
+  );
+  const problems: string[] = [];
+  p.onProblem((x) => problems.push(x.code));
+  let connects = 0;
+  p.onConnect(() => connects++);
+  try {
+    await p.connect();
+    await until("connected", () => p.connected());
+    await assert.rejects(p.publish({ id: "", topic: `${other}replies/x`, payload: "{}", qos: 1 }), (err: Error & { code?: string }) => err.code === "E_PUBLISH_REFUSED");
+    assert.deepEqual(problems, ["E_PUBLISH_REFUSED"]);
+    await until("reconnected", () => connects === 2 && p.connected());
+    // mqtt.js would resend the refused publish on every reconnection, and be dropped each time.
+    await sleep(1500);
+    assert.equal(connects, 2);
+    await p.publish({ id: "", topic: `${own}alarms`, payload: "{}", qos: 1 });
+  } finally {
+    await p.close();
     await broker.close();
   }
 });

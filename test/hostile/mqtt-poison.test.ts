@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { MqttPublisher } from "../../daemon/publish/mqtt-publisher.js";
 import { topic } from "../../daemon/publish/topics.js";
 import { sleep } from "../../daemon/util/clock.js";
@@ -10,7 +9,7 @@ import { quietLog } from "../fakes/quiet-log.js";
 import { publisherOptions } from "../publish/publisher-options.js";
 import { OPERATOR, attacker, connected, hostileStation, station, until } from "./mqtt-station.js";
 
-test("a response topic of 'replies/#' (the mosquitto_pub from the issue, then mqtt.js) cuts nothing off: refused on the station's own reply topic, defects and commands keep flowing", async () => {
+test("a response topic of 'replies/#' (the mosquitto_pub from the issue, and its siblings) cuts nothing off: refused on the station's own reply topic, defects and commands keep flowing", async () => {
   const s = await hostileStation();
   const watch = await attacker(s.broker.url, "watch");
   const defects = new Set<string>();
@@ -20,7 +19,8 @@ test("a response topic of 'replies/#' (the mosquitto_pub from the issue, then mq
     await s.app.start();
     await connected(s.app);
     const pauseTopic = topic(station, "cmd/pause");
-    execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(s.broker.port), "-V", "5", "-q", "1", "-t", pauseTopic, "-D", "PUBLISH", "response-topic", "replies/#", "-m", "{}"]);
+    // mosquitto_pub -V 5 -q 1 -t <station>/cmd/pause -D PUBLISH response-topic 'replies/#' -m '{}'
+    await s.ctl.publishAsync(pauseTopic, "{}", { qos: 1, properties: { responseTopic: "replies/#" } });
     await until("the refusal on cmd/pause/reply", () => s.replies.some((r) => r.topic === topic(station, "cmd/pause/reply")));
     assert.equal(s.replies.at(-1)!.error?.code, "E_CMD_REPLY_TOPIC");
     for (const rt of ["replies/#", "#", "replies/+/x", "$SYS/x"]) {

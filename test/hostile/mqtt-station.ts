@@ -1,3 +1,6 @@
+import { execFile, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import mqtt, { type IClientPublishOptions, type MqttClient } from "mqtt";
 import { App } from "../../daemon/app.js";
 import { topic } from "../../daemon/publish/topics.js";
@@ -61,9 +64,9 @@ export async function hostileStation(o: { commands?: string; yaml?: string; brok
   const ctl = await attacker(broker.url, "attacker");
   const replies: Reply[] = [];
   ctl.on("message", (t, payload, packet) => {
-    if (t === "replies/ctl" || t.endsWith("/reply")) replies.push({ ...(JSON.parse(payload.toString()) as Reply), topic: t, correlation: packet.properties?.correlationData });
+    if (t === "replies/ctl" || t.endsWith("/reply") || t.startsWith(topic(station, "replies/"))) replies.push({ ...(JSON.parse(payload.toString()) as Reply), topic: t, correlation: packet.properties?.correlationData });
   });
-  await ctl.subscribeAsync(["replies/ctl", topic(station, "cmd/+/reply")], { qos: 1 });
+  await ctl.subscribeAsync(["replies/ctl", topic(station, "cmd/+/reply"), topic(station, "replies/#")], { qos: 1 });
   let n = 0;
 
   /** Sends one command; resolves with its reply, or undefined when none came within `waitMs`. */
@@ -77,7 +80,9 @@ export async function hostileStation(o: { commands?: string; yaml?: string; brok
       ...(s.topicAlias !== undefined && { topicAlias: s.topicAlias }),
     };
     const from = replies.length;
-    await ctl.publishAsync(s.topic ?? topic(station, `cmd/${name}`), payload, { qos: s.qos ?? 1, retain: s.retain ?? false, properties });
+    const published = ctl.publishAsync(s.topic ?? topic(station, `cmd/${name}`), payload, { qos: s.qos ?? 1, retain: s.retain ?? false, properties });
+    // A publish the broker refuses by disconnecting the sender never settles.
+    if (!(await Promise.race([published.then(() => true), sleep(waitMs).then(() => false)]))) throw new Error(`the broker did not take the publish to cmd/${name.slice(0, 40)}`);
     const matches = (r: Reply) => (key && key.byteLength <= 256 ? r.correlation?.equals(key) === true : r.correlation === undefined);
     const until = Date.now() + waitMs;
     while (Date.now() < until) {
@@ -114,4 +119,31 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 30_00
 export async function connected(app: App): Promise<void> {
   await until("the station connected", () => app.publisher.connected());
   await sleep(200);
+}
+
+const CLIENT_PROCESS = fileURLToPath(new URL("./mqtt-client-process.js", import.meta.url));
+
+export interface Batch {
+  topic: string;
+  payload?: string;
+  /** A command payload padded to this many bytes. */
+  pad?: number;
+  count?: number;
+  qos?: 0 | 1 | 2;
+  properties?: Record<string, unknown>;
+}
+
+/** Publishes from another process; resolves once every message is acknowledged. */
+export async function publishFromProcess(url: string, batches: Batch[]): Promise<void> {
+  await promisify(execFile)(process.execPath, [CLIENT_PROCESS, "pub", url, JSON.stringify(batches)], { maxBuffer: 1 << 20 });
+}
+
+/** A subscriber in another process; `bytes` resolves with the size of the first message it receives. */
+export async function subscriberProcess(url: string, filter: string): Promise<{ bytes: Promise<number>; kill: () => void }> {
+  const child = spawn(process.execPath, [CLIENT_PROCESS, "sub", url, filter], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const lines = new Promise<void>((resolve) => child.stdout!.on("data", (d: Buffer) => ((out += d.toString()), out.includes("subscribed") && resolve())));
+  await lines;
+  const bytes = new Promise<number>((resolve) => child.once("close", () => resolve(Number(out.split("\n")[1] ?? NaN))));
+  return { bytes, kill: () => child.kill() };
 }
