@@ -63,7 +63,6 @@ test("retained commands are refused on every start and reconnect, and while subs
     assert.notEqual(app.pipeline.decideSettings.threshold, 0.99);
     assert.equal(app.commands.counts.accepted, 0);
     assert.equal(app.commands.counts.refusedByCode.E_CMD_RETAINED, RETAINED.length * 2 + 1);
-    assert.equal(app.tracker.counters.escaped, 0);
   } finally {
     await app.stop("test done");
     for (const name of [...RETAINED.map(([n]) => n), "resume"]) await ctl.publishAsync(topic(station, `cmd/${name}`), "", { qos: 1, retain: true }).catch(() => undefined);
