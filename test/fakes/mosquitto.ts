@@ -103,12 +103,23 @@ export class Mosquitto {
     return this.signal("SIGTERM");
   }
 
+  /** SIGSTOP: the broker stays connected but answers nothing, as behind a dead link. */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   /** SIGKILL: no goodbye, no save. */
   kill(): Promise<void> {
     return this.signal("SIGKILL");
   }
 
   async close(): Promise<void> {
+    this.thaw();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
