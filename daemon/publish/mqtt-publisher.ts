@@ -142,7 +142,8 @@ export class MqttPublisher implements Publisher {
     if (!inTime) {
       if (client.connected) this.log.warn(`broker did not complete a clean disconnect within ${this.o.closeTimeoutMs} ms: dropping the connection`);
       this.dropUnacknowledged(client);
-      await new Promise<void>((r) => client.end(true, () => r()));
+      // A socket that is already gone emits no second 'close' for end() to wait on.
+      await Promise.race([new Promise<void>((r) => client.end(true, () => r())), delay(this.o.closeTimeoutMs)]);
     }
     this.failPending(new EdgeError("E_PUBLISH_CLOSED", "publisher closed"));
   }
