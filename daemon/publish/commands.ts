@@ -83,8 +83,8 @@ interface Route {
  * Commands on `cmd/<name>`, each answered on the MQTT 5 response topic (with
  * its correlation data) or on `cmd/<name>/reply`. Checks run cheapest first:
  * size, overall rate, reply address, retained, READY, name, content type,
- * JSON (UTF-8, depth, duplicate keys), schema, identity, the command's own
- * rate and whether it is already running. Anything refused changes nothing
+ * JSON (UTF-8, depth, duplicate keys), schema, identity, whether the
+ * command is already running, and its own rate. Anything refused changes nothing
  * and is counted by code; its reply says why.
  */
 export class Commands {
