@@ -237,25 +237,26 @@ export class App {
   async stop(reason: string): Promise<Summary> {
     if (this.state === "stopping" || this.state === "stopped") return this.summary();
     this.state = "stopping";
+    const timeout = this.config.lifecycle.stop_timeout_ms;
+    // One budget for the whole stop, whatever the broker does: its end is kept for the broker's
+    // goodbye and closing the rest, the outbox gets what the parts left before that.
+    const deadline = Date.now() + timeout;
     this.notify.stopping();
     this.log.info({ reason, inFlight: this.tracker.inFlight() }, "stopping: finishing parts in flight");
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.watchdog?.stop();
     await this.pipeline.stopIntake();
-    const timeout = this.config.lifecycle.stop_timeout_ms;
-    // One budget for the whole stop, whatever the broker does: the outbox gets what the parts left of it.
-    const deadline = Date.now() + timeout;
-    const idle = await Promise.race([this.tracker.idle().then(() => true), delay(timeout).then(() => false)]);
+    const idle = await Promise.race([this.tracker.idle().then(() => true), delay(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${timeout} ms`);
     await this.engine.close();
     await Promise.all(this.pendingRecords);
     await this.store.flush();
-    if (!(await this.drainer.drained(Math.max(0, Math.min(2000, deadline - Date.now()))))) {
+    if (!(await this.drainer.drained(Math.max(0, Math.min(2000, deadline - Date.now() - STOP_CLOSE_MS - STOP_TAIL_MS))))) {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
     }
     this.drainer.stop();
     this.telemetry.stop();
-    await this.publisher.close();
+    await this.publisher.close(Math.max(STOP_CLOSE_MS / 2, Math.min(STOP_CLOSE_MS, deadline - Date.now() - STOP_TAIL_MS)));
     await this.http?.stop();
     await this.store.close();
     await this.actuation.stop();
@@ -483,6 +484,11 @@ function snapshotSettings(config: Config): SnapshotSettings {
   const s = config.snapshots;
   return { rejected: s.rejected, acceptedSample: s.accepted_sample, quality: s.quality };
 }
+
+/** The broker's share of a stop: its clean disconnect, one round trip. */
+const STOP_CLOSE_MS = 1000;
+/** What a stop needs after the broker: closing the store, the outputs and the threads. */
+const STOP_TAIL_MS = 500;
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

@@ -8,9 +8,6 @@ type MqttConfig = Extract<Config["publish"], { type: "mqtt" }>;
 /** Room in a command's packet for its topic and properties (response topic, correlation data, user properties). */
 export const COMMAND_PACKET_HEADROOM = 4096;
 
-/** A clean disconnect takes one round trip; beyond this the broker is not answering. */
-const CLOSE_TIMEOUT_MS = 1000;
-
 /** `password` arrives here already resolved from its secret reference (config/secrets.ts). */
 export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublisherOptions {
   const s = config.station;
@@ -30,6 +27,5 @@ export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublish
     onlinePayload: () => statusPayload("online"),
     offlinePayload: () => statusPayload("offline"),
     maxIncomingPacketBytes: m.commands.max_payload_bytes + COMMAND_PACKET_HEADROOM,
-    closeTimeoutMs: CLOSE_TIMEOUT_MS,
   };
 }

@@ -29,9 +29,13 @@ export interface MqttPublisherOptions {
    * to cmd/ is never read.
    */
   maxIncomingPacketBytes: number;
-  /** How long a clean stop may take (offline status, DISCONNECT) before the socket is dropped. */
-  closeTimeoutMs: number;
 }
+
+/** A clean disconnect (offline status, DISCONNECT) takes one round trip; beyond this the broker is not answering. */
+const CLOSE_MS = 1000;
+
+/** Dropping the socket is immediate; this only bounds waiting for mqtt.js to say so. */
+const FORCED_END_MS = 200;
 
 /** QoS 1 commands the broker may have in flight to the station at once (MQTT 5 Receive Maximum). */
 const RECEIVE_MAXIMUM = 16;
@@ -126,7 +130,7 @@ export class MqttPublisher implements Publisher {
     this.problemListeners.push(listener);
   }
 
-  async close(): Promise<void> {
+  async close(withinMs = CLOSE_MS): Promise<void> {
     this.closing = true;
     const client = this.client;
     if (!client) return;
@@ -138,12 +142,12 @@ export class MqttPublisher implements Publisher {
       await client.endAsync();
     };
     // Offline, mqtt.js would queue the DISCONNECT until a reconnect that never comes.
-    const inTime = client.connected && (await Promise.race([clean().then(() => true), delay(this.o.closeTimeoutMs).then(() => false)]));
+    const inTime = client.connected && (await Promise.race([clean().then(() => true), delay(withinMs).then(() => false)]));
     if (!inTime) {
-      if (client.connected) this.log.warn(`broker did not complete a clean disconnect within ${this.o.closeTimeoutMs} ms: dropping the connection`);
+      if (client.connected) this.log.warn(`broker did not complete a clean disconnect within ${withinMs} ms: dropping the connection`);
       this.dropUnacknowledged(client);
       // A socket that is already gone emits no second 'close' for end() to wait on.
-      await Promise.race([new Promise<void>((r) => client.end(true, () => r())), delay(this.o.closeTimeoutMs)]);
+      await Promise.race([new Promise<void>((r) => client.end(true, () => r())), delay(FORCED_END_MS)]);
     }
     this.failPending(new EdgeError("E_PUBLISH_CLOSED", "publisher closed"));
   }

@@ -46,8 +46,8 @@ export interface Publisher {
   onConnect(listener: () => void): void;
   /** Called when the broker refuses a publish or drops the connection for a reason it gives: for the alarms. */
   onProblem(listener: (problem: PublishProblem) => void): void;
-  /** Within a bounded time whatever the broker does; what was not acknowledged stays unacknowledged. */
-  close(): Promise<void>;
+  /** Within about `withinMs` whatever the broker does; what was not acknowledged stays unacknowledged. */
+  close(withinMs?: number): Promise<void>;
 }
 
 /** MQTT topic filter matching with `+` (one level) and `#` (the rest). */

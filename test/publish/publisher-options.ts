@@ -14,7 +14,6 @@ export function publisherOptions(url: string, station: StationId, clientId: stri
     onlinePayload: () => JSON.stringify({ state: "online" }),
     offlinePayload: () => JSON.stringify({ state: "offline" }),
     maxIncomingPacketBytes: 8192,
-    closeTimeoutMs: 1000,
     ...over,
   };
 }
