@@ -49,7 +49,7 @@ function fmt(p: Phase): string {
 
 const FLOOD = ["test-reject", "reload-config", "snapshot", "set-threshold", "resume"] as const;
 
-test(`a flood of ${PER_COMMAND} each of ${FLOOD.join(", ")} from an allowed identity while the line runs: refused beyond the rates, every one answered or counted, no part escapes`, async () => {
+test(`a flood of ${PER_COMMAND} each of ${FLOOD.join(", ")} from an allowed identity while the line runs: refused beyond the rates, every one answered or counted, the expensive ones bounded, the books balanced`, async () => {
   const broker = await Mosquitto.start();
   const yaml = `${BASE_YAML}${mqttYaml(broker.url)}`;
   const app = new App(lineConfig(yaml), quietLog(), {
