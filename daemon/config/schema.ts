@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { COMMAND_NAMES } from "../publish/command-names.js";
 
 /**
  * The one configuration schema. Types are inferred from it; defaults live here
@@ -349,6 +350,22 @@ const memoryPublish = z
   })
   .strict();
 
+const commandRate = z.object({ per_s: z.number().min(0.001).max(10_000), burst: z.number().int().min(1).max(100_000) }).strict();
+
+/** What the station takes on cmd/<name> (docs/mqtt.md). */
+export const commandsSchema = z
+  .object({
+    allow: z.array(z.string().min(1).max(128)).default([]),
+    max_payload_bytes: z.number().int().min(64).max(1_048_576).default(4096),
+    /** Topic prefixes an MQTT 5 response topic may name besides the station's own `replies/` tree. */
+    reply_prefixes: z.array(z.string().min(1).max(256).regex(/^[^$+#][^+#]*\/$/, "must end with '/', without wildcards or a leading '$'")).default([]),
+    /** All commands together; beyond it a command is refused (E_CMD_RATE). */
+    rate: commandRate.default({ per_s: 10, burst: 20 }),
+    /** Per command, over its built-in default (see docs/mqtt.md). */
+    rates: z.record(z.enum(COMMAND_NAMES), commandRate).default({}),
+  })
+  .strict();
+
 const mqttPublish = z
   .object({
     type: z.literal("mqtt"),
@@ -367,13 +384,7 @@ const mqttPublish = z
     connect_timeout_ms: positiveMs(600_000).default(10_000),
     max_in_flight: z.number().int().min(1).max(1000).default(32),
     metrics_interval_s: z.number().int().min(1).max(86_400).default(10),
-    commands: z
-      .object({
-        allow: z.array(z.string().min(1).max(128)).default([]),
-        max_payload_bytes: z.number().int().min(64).max(1_048_576).default(4096),
-      })
-      .strict()
-      .default({}),
+    commands: commandsSchema.default({}),
   })
   .strict();
 
