@@ -4,6 +4,8 @@ import { actuationBenchmark } from "./actuation.js";
 import { inferenceBenchmark } from "./inference.js";
 import { pipelineBenchmark } from "./pipeline.js";
 import { captureBenchmark } from "./capture.js";
+import { stressBenchmark } from "./stress.js";
+import { wakeBenchmark } from "./wake.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark];

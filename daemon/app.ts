@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from "node:path";
-import type { Config } from "./config/schema.js";
+import { commandsSchema, type Config } from "./config/schema.js";
 import type { Camera } from "./capture/camera.js";
 import { WorkerCamera } from "./capture/worker-camera.js";
 import type { Trigger } from "./trigger/trigger.js";
@@ -16,6 +16,8 @@ import { GpiodGpio } from "./actuation/gpiod-gpio.js";
 import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
+import type { CoreStats } from "./actuation/reject-core.js";
+import { setThreadNice } from "./util/thread-nice.js";
 import { GpioTrigger } from "./trigger/gpio-trigger.js";
 import { FRAMES_KEPT } from "./trigger/frame-matcher.js";
 import type { Encoder } from "./trigger/encoder.js";
@@ -128,10 +130,18 @@ export class App {
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
     const p = config.publish;
-    const commands = p.type === "mqtt" ? p.commands : { allow: [], max_payload_bytes: 4096 };
+    const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
-      { station: config.station, allow: commands.allow, maxPayloadBytes: commands.max_payload_bytes },
+      {
+        station: config.station,
+        allow: commands.allow,
+        maxPayloadBytes: commands.max_payload_bytes,
+        replyPrefixes: commands.reply_prefixes,
+        rate: commands.rate,
+        rates: commands.rates,
+      },
       pipelineCommandTarget(this.pipeline, {
+        notReady: () => (this.state === "running" ? undefined : this.state === "starting" || this.state === "created" ? "starting: the model is not loaded yet" : this.state),
         testPulse: () => this.actuation.testPulse(),
         snapshot: () => this.snapshotNext(),
         reloadConfig: () => this.reloadFromSource(),
@@ -143,6 +153,11 @@ export class App {
     const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
     this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ part: "telemetry" }));
     this.store.onAlarm((a) => this.telemetry.alarm(a));
+    this.publisher.onProblem((problem) => {
+      const alarm = { ...problem, active: true, timeMs: Date.now() };
+      this.store.recordAlarm(alarm);
+      this.telemetry.alarm(alarm);
+    });
     this.alarms.on((a) => {
       const alarm = { code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() };
       this.store.recordAlarm(alarm);
@@ -166,7 +181,7 @@ export class App {
       in_flight: this.tracker.inFlight(),
       paused: this.pipeline.paused,
       store: this.store.stats(),
-      outbox: { published: this.drainer.published, failures: this.drainer.failures },
+      outbox: { published: this.drainer.published, failures: this.drainer.failures, refused: this.drainer.refused },
       commands: this.commands.counts,
     };
   }
@@ -174,6 +189,11 @@ export class App {
   /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
   get alarms(): Alarms {
     return this.actuation.alarms;
+  }
+
+  /** What the reject core's thread got (priority, locked memory) and how late it woke for each pulse. */
+  rejectTiming(): CoreStats | undefined {
+    return this.actuation.scheduler.stats();
   }
 
   addSettledListener(listener: (p: SettledPart) => void): void {
@@ -189,6 +209,9 @@ export class App {
         throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
       }
     };
+    // Before the line starts its threads: they inherit it.
+    const niceRefused = setThreadNice(this.config.lifecycle.nice);
+    if (niceRefused) this.log.warn({ code: "E_NICE" }, `the line's threads run at normal priority: ${niceRefused}; on a busy machine verdicts may be late (those parts get the fail-safe action)`);
     // Outputs are already at their safe level: Gpio.output() starts them there;
     // the reject scheduler's thread takes its lines before anything can make a part.
     await step("actuation", () => this.actuation.start());
@@ -224,23 +247,26 @@ export class App {
   async stop(reason: string): Promise<Summary> {
     if (this.state === "stopping" || this.state === "stopped") return this.summary();
     this.state = "stopping";
+    const timeout = this.config.lifecycle.stop_timeout_ms;
+    // One budget for the whole stop, whatever the broker does: its end is kept for the broker's
+    // goodbye and closing the rest, the outbox gets what the parts left before that.
+    const deadline = Date.now() + timeout;
     this.notify.stopping();
     this.log.info({ reason, inFlight: this.tracker.inFlight() }, "stopping: finishing parts in flight");
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.watchdog?.stop();
     await this.pipeline.stopIntake();
-    const timeout = this.config.lifecycle.stop_timeout_ms;
-    const idle = await Promise.race([this.tracker.idle().then(() => true), delay(timeout).then(() => false)]);
+    const idle = await Promise.race([this.tracker.idle().then(() => true), delay(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${timeout} ms`);
     await this.engine.close();
     await Promise.all(this.pendingRecords);
     await this.store.flush();
-    if (!(await this.drainer.drained(Math.min(2000, timeout)))) {
+    if (!(await this.drainer.drained(Math.max(0, Math.min(2000, deadline - Date.now() - STOP_CLOSE_MS - STOP_TAIL_MS))))) {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
     }
     this.drainer.stop();
     this.telemetry.stop();
-    await this.publisher.close();
+    await this.publisher.close(Math.max(STOP_CLOSE_MS / 2, Math.min(STOP_CLOSE_MS, deadline - Date.now() - STOP_TAIL_MS)));
     await this.http?.stop();
     await this.store.close();
     await this.actuation.stop();
@@ -468,6 +494,11 @@ function snapshotSettings(config: Config): SnapshotSettings {
   const s = config.snapshots;
   return { rejected: s.rejected, acceptedSample: s.accepted_sample, quality: s.quality };
 }
+
+/** The broker's share of a stop: its clean disconnect, one round trip. */
+const STOP_CLOSE_MS = 1000;
+/** What a stop needs after the broker: closing the store, the outputs and the threads. */
+const STOP_TAIL_MS = 500;
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

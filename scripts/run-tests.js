@@ -2,7 +2,8 @@
 // root (mount namespaces) or a broker start what they need themselves.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { cpus } from "node:os";
 
 // dist/test/platforms is the platforms lane's, run by scripts/platforms/test.sh
 // against the roots and Node releases it prepares.
@@ -27,5 +28,11 @@ if (files.length === 0) {
 // worker it started is still being torn down (seen once in the engine fault
 // tests on a loaded machine: every test passed, the file then timed out).
 // The daemon's own clean exit is tested on real processes (test/cli, test/lifecycle).
+// EDGE_INSPECT_TEST_STRESS=1: the suite with 2 x cores busy loops beside it,
+// at normal priority, as a busy board would run it. Tests assert what must
+// hold whatever the load (books, reasons, every part accounted for).
+const stress = process.env.EDGE_INSPECT_TEST_STRESS === "1" ? Array.from({ length: 2 * cpus().length }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" })) : [];
+if (stress.length > 0) console.error(`run-tests: ${stress.length} busy loops beside the suite (EDGE_INSPECT_TEST_STRESS=1)`);
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=180000", "--test-force-exit", "--test-reporter=spec", ...files], { stdio: "inherit" });
+for (const c of stress) c.kill("SIGKILL");
 process.exit(r.status ?? 1);

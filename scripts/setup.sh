@@ -4,19 +4,22 @@
 #   scripts/setup.sh          what the daemon needs to run
 #   scripts/setup.sh --test   also what the test suite needs (which smoke-runs the model tools)
 #   scripts/setup.sh --tools  also what the model tools (models/) need: PyTorch, ONNX
+#   scripts/setup.sh --bench  also what the benchmarks run beside the daemon: cyclictest, stress-ng
 #   scripts/setup.sh --packages  prints every system package it may install, and stops
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 want_tools=0
+want_bench=0
 want_packages=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
     --tools) want_tools=1 ;;
+    --bench) want_bench=1 ;;
     --packages) want_packages=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$arg'" >&2; exit 64 ;;
   esac
 done
@@ -31,8 +34,10 @@ test_pkgs=(mosquitto chromium gstreamer1.0-plugins-base)
 # Training and quantization only (the daemon never needs Python): Debian's
 # CPU PyTorch and onnx, used through /usr/bin/python3.
 tools_pkgs=(python3-torch python3-onnx python3-numpy python3-yaml)
+# The limit the reject timing is measured against, and the load beside it.
+bench_pkgs=(rt-tests stress-ng)
 if [ "$want_packages" = 1 ]; then
-  echo "${run_pkgs[*]} libopencv-dev ${test_pkgs[*]} ${tools_pkgs[*]}"
+  echo "${run_pkgs[*]} libopencv-dev ${test_pkgs[*]} ${tools_pkgs[*]} ${bench_pkgs[*]}"
   exit 0
 fi
 source scripts/system-packages.sh
@@ -42,6 +47,9 @@ missing=()
 for p in "${run_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "$want_test" = 1 ]; then
   for p in "${test_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
+fi
+if [ "$want_bench" = 1 ]; then
+  for p in "${bench_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 fi
 if [ "$want_tools" = 1 ] || [ "$want_test" = 1 ]; then
   for p in "${tools_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
@@ -85,4 +93,5 @@ fi
 
 # --- build -------------------------------------------------------------------
 bash native/no-gdal/build.sh
+bash native/reject-core/build.sh
 node_modules/.bin/tsc -p tsconfig.json

@@ -1,7 +1,7 @@
 import type { Logger } from "../util/log.js";
 import { nowMs } from "../util/clock.js";
 
-export const ALARM_CODES = ["escaped", "reject-unconfirmed", "bin-full", "bin-cleared", "scheduler-failed"] as const;
+export const ALARM_CODES = ["escaped", "reject-unconfirmed", "bin-full", "bin-cleared", "line-stopped", "line-released"] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
 export interface Alarm {
@@ -30,7 +30,7 @@ export class Alarms {
   raise(code: AlarmCode, detail: string, where: { station?: string; part?: number } = {}): void {
     const alarm: Alarm = { code, ...where, detail, tMs: nowMs() };
     this.counts[code]++;
-    if (code === "bin-cleared") this.log.info({ alarm: code, ...where }, detail);
+    if (code === "bin-cleared" || code === "line-released") this.log.info({ alarm: code, ...where }, detail);
     else this.log.error({ alarm: code, ...where }, detail);
     for (const l of this.listeners) {
       try {

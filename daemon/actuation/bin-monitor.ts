@@ -1,5 +1,6 @@
-import type { InputLine, OutputLine } from "./gpio.js";
+import type { InputLine } from "./gpio.js";
 import type { Alarms } from "./alarms.js";
+import type { LineStop } from "./line-stop.js";
 
 /**
  * Bin-full sensors of the reject bins. A full bin raises an alarm and, where
@@ -11,7 +12,7 @@ export class BinMonitor {
 
   constructor(
     private readonly alarms: Alarms,
-    private readonly lineStop: OutputLine | undefined,
+    private readonly lineStop: LineStop,
   ) {}
 
   watch(station: string, input: InputLine): void {
@@ -27,11 +28,12 @@ export class BinMonitor {
     if (full === this.full.has(station)) return;
     if (full) {
       this.full.add(station);
-      this.alarms.raise("bin-full", `reject bin of '${station}' is full${this.lineStop ? ": line stopped" : ""}`, { station });
+      this.alarms.raise("bin-full", `reject bin of '${station}' is full${this.lineStop.wired ? ": line stopped" : ""}`, { station });
     } else {
       this.full.delete(station);
       this.alarms.raise("bin-cleared", `reject bin of '${station}' is clear`, { station });
     }
-    this.lineStop?.set(this.full.size > 0);
+    if (full) this.lineStop.hold(`bin-full:${station}`);
+    else this.lineStop.release(`bin-full:${station}`);
   }
 }

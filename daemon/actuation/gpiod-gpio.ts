@@ -51,11 +51,6 @@ function requestOutput(chip: LibgpiodChip, chipName: string, spec: { name: strin
   return { name: spec.name, set: (active) => line.setValue(raw(active, spec.activeLow)) };
 }
 
-/** The worker thread's side: it requests the line itself (a line request belongs to one holder). */
-export function openGpiodOutput(w: Extract<WorkerOutput, { type: "gpiod" }>): OutputLine {
-  return requestOutput(openChip(w.chip), w.chip, { name: w.name, pin: w.pin, activeLow: w.activeLow, initial: w.initial });
-}
-
 /**
  * Lines through the GPIO character device (libgpiod 1.6): outputs with the
  * node-libgpiod binding, inputs with `gpiomon`, which reports each edge with

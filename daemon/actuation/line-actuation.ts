@@ -5,9 +5,10 @@ import { Encoder } from "../trigger/encoder.js";
 import type { Gpio, InputSpec, OutputLine, OutputSpec } from "./gpio.js";
 import { Alarms } from "./alarms.js";
 import { BinMonitor } from "./bin-monitor.js";
+import { LineStop } from "./line-stop.js";
 import { RejectConfirm } from "./reject-confirm.js";
 import { RejectScheduler } from "./reject-scheduler.js";
-import type { StationPlan, TestPulse } from "./scheduler-protocol.js";
+import type { StationPlan, TestPulse } from "./reject-plan.js";
 import { PartTracker } from "./tracker.js";
 
 type LineConfig = Config["actuation"]["reject"];
@@ -40,6 +41,8 @@ export class LineActuation {
   private readonly bins: BinMonitor;
   private readonly confirms: Array<RejectConfirm | undefined>;
   private readonly binInputs: Array<{ station: string; spec: InputSpec }> = [];
+  private readonly lineStopReset: InputSpec | undefined;
+  readonly lineStop: LineStop;
 
   constructor(config: Config, private readonly gpio: Gpio, modelVersion: () => string, onSettled: (p: SettledPart) => void, log: Logger) {
     const a = config.actuation;
@@ -66,6 +69,8 @@ export class LineActuation {
         window: t.type === "encoder" ? t.window_mm * perMm : a.window_ms,
         failsafeStation,
         realtimePriority: a.realtime_priority,
+        // Triggered parts past max_in_flight still exist (they fail safe as overload): room for a belt full of them.
+        capacity: Math.max(4096, 4 * config.line.max_in_flight),
         ...(this.encoder ? { encoder: this.encoder.shared } : {}),
       },
       log.child({ part: "scheduler" }),
@@ -78,6 +83,7 @@ export class LineActuation {
         tracking: t.type,
         travel: Math.min(...stations.map((s) => s.travel)),
         decisionMargin: t.type === "encoder" ? t.decision_margin_mm * perMm : config.line.decision_margin_ms,
+        window: t.type === "encoder" ? t.window_mm * perMm : a.window_ms,
         travelMsEstimate: config.line.travel_ms,
         failsafeAction: config.line.failsafe.action,
         stationFor,
@@ -89,8 +95,15 @@ export class LineActuation {
       this.alarms,
       log.child({ part: "tracker" }),
     );
-    const lineStop: OutputLine | undefined = a.line_stop ? gpio.output(outputSpec(a.line_stop)) : undefined;
-    this.bins = new BinMonitor(this.alarms, lineStop);
+    const lineStopOutput: OutputLine | undefined = a.line_stop ? gpio.output(outputSpec(a.line_stop)) : undefined;
+    this.lineStop = new LineStop(lineStopOutput, this.alarms);
+    this.bins = new BinMonitor(this.alarms, this.lineStop);
+    if (a.on_escape === "line-stop") {
+      this.alarms.on((alarm) => {
+        if (alarm.code === "escaped" && alarm.part !== undefined) this.lineStop.escaped(alarm.part);
+      });
+    }
+    this.lineStopReset = a.line_stop_reset ? inputSpec(a.line_stop_reset, "rising") : undefined;
     const sensors = [{ name: a.reject.name, confirm: a.confirm, full: a.bin_full }, ...a.bins.map((b) => ({ name: b.output.name, confirm: b.confirm, full: b.bin_full }))];
     this.confirms = sensors.map((s) => (s.confirm ? new RejectConfirm(s.name, gpio.input(inputSpec(s.confirm.input, "rising")), s.confirm.within_ms, this.alarms) : undefined));
     for (const s of sensors) if (s.full) this.binInputs.push({ station: s.name, spec: inputSpec(s.full, "both") });
@@ -99,7 +112,9 @@ export class LineActuation {
 
   async start(): Promise<void> {
     await this.scheduler.start();
+    this.encoder?.onCount(() => this.scheduler.kick());
     this.encoder?.start();
+    if (this.lineStopReset) this.lineStop.watchReset(this.gpio.input(this.lineStopReset));
     for (const b of this.binInputs) this.bins.watch(b.station, this.gpio.input(b.spec));
   }
 

@@ -1,7 +1,8 @@
-import { Worker } from "node:worker_threads";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { CONTROL_ACK, CONTROL_SAFE, type FromWorker, type PulseResult, type SchedulerInit, type StationPlan, type TestPulse, type ToWorker } from "./scheduler-protocol.js";
+import type { WorkerOutput } from "./gpio.js";
+import { openRejectCore, type CoreOutput, type CoreStats, type NativeCore } from "./reject-core.js";
+import type { PulseResult, StationPlan, TestPulse } from "./reject-plan.js";
 
 export interface SchedulerPlan {
   tracking: "time" | "encoder";
@@ -9,21 +10,32 @@ export interface SchedulerPlan {
   window: number;
   failsafeStation: number;
   encoder?: SharedArrayBuffer;
-  /** SCHED_FIFO priority for the reject thread; 0 leaves it a normal thread. */
+  /** SCHED_FIFO priority for the reject core's thread; 0 leaves it a normal thread. */
   realtimePriority: number;
+  /** Parts in flight the core must be able to hold. */
+  capacity: number;
+}
+
+function coreOutput(w: WorkerOutput): CoreOutput {
+  switch (w.type) {
+    case "simulated":
+      return { type: "simulated", state: new Int32Array(w.buffer), index: w.index, activeLow: w.activeLow, safe: w.safe };
+    case "sysfs":
+      return { type: "sysfs", valuePath: w.valuePath, safe: w.safe };
+    case "gpiod":
+      return { type: "gpiod", chip: w.chip, ...(typeof w.pin === "number" ? { offset: w.pin } : { lineName: w.pin }), activeLow: w.activeLow, initial: w.initial, safe: w.safe };
+  }
 }
 
 /**
- * The main thread's handle on the reject worker (reject-worker.ts): parts
- * are armed at their trigger position and decided later; the worker reports
- * what physically happened to each at its ejector.
+ * The main thread's handle on the reject core (native/reject-core): parts
+ * are armed at their trigger position and decided later; the core fires
+ * each pulse on time on its own thread, applies the fail-safe action at the
+ * ejector to a part nobody decided on, and reports what physically happened.
  */
 export class RejectScheduler {
-  private worker: Worker | undefined;
-  private readonly control = new Int32Array(new SharedArrayBuffer(8));
+  private core: NativeCore | undefined;
   private resultListener: (r: PulseResult) => void = () => undefined;
-  private failureListener: (why: string) => void = () => undefined;
-  private stopping = false;
   private testId = 0;
   private readonly tests = new Map<number, { resolve: (p: TestPulse) => void; reject: (err: Error) => void }>();
 
@@ -36,48 +48,44 @@ export class RejectScheduler {
     this.resultListener = listener;
   }
 
-  /** The worker died: no part in flight can be ejected any more. */
-  onFailure(listener: (why: string) => void): void {
-    this.failureListener = listener;
-  }
-
   async start(): Promise<void> {
-    const init: SchedulerInit = { ...this.plan, control: this.control.buffer as SharedArrayBuffer };
-    const worker = new Worker(new URL("./reject-worker.js", import.meta.url), { workerData: init });
-    this.worker = worker;
-    await new Promise<void>((resolve, reject) => {
-      worker.on("message", (m: FromWorker) => {
-        if (m.t === "ready") resolve();
-        else if (m.t === "warning") this.log.warn({ code: m.code }, m.message);
-        else if (m.t === "error") reject(new EdgeError("E_GPIO_LINE", `reject scheduler: ${m.message}`));
-        else if (m.t === "tested") this.settleTest(m.id, undefined, { tOnMs: m.tOnMs, tOffMs: m.tOffMs });
-        else if (m.t === "test-refused") this.settleTest(m.id, new EdgeError("E_TEST_PULSE", `test pulse refused: ${m.why}`));
-        else {
-          const { t: _t, ...r } = m;
-          this.resultListener(r);
-        }
-      });
-      worker.on("error", (err) => {
-        reject(err);
-        this.log.error({ err }, "reject scheduler thread failed");
-        this.failureListener(`reject scheduler thread failed: ${err.message}`);
-      });
-      worker.on("exit", (code) => {
-        for (const id of [...this.tests.keys()]) this.settleTest(id, new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler stopped"));
-        if (this.stopping) return;
-        reject(new EdgeError("E_GPIO_LINE", `reject scheduler exited with code ${code}`));
-        this.failureListener(`reject scheduler thread exited with code ${code}`);
-      });
-    });
+    const p = this.plan;
+    this.core = openRejectCore(
+      {
+        tracking: p.tracking,
+        stations: p.stations.map((s) => ({ name: s.name, output: coreOutput(s.output), pulseMs: s.pulseMs, minGapMs: s.minGapMs, travel: s.travel })),
+        window: p.window,
+        failsafeStation: p.failsafeStation,
+        ...(p.encoder ? { encoder: new Int32Array(p.encoder) } : {}),
+        capacity: p.capacity,
+        priority: p.realtimePriority,
+      },
+      () => this.drain(),
+    );
+    const s = this.core.stats();
+    if (p.realtimePriority > 0 && s.priority === 0) {
+      this.log.warn({ code: "E_RT_PRIORITY" }, `reject timing runs at normal priority: ${s.realtimeRefused}. On a busy machine pulses may be late and parts may escape; run as the systemd unit (systemd/install.sh) or give node CAP_SYS_NICE`);
+    }
+    if (!s.memoryLocked) this.log.warn({ code: "E_RT_MEMLOCK" }, `reject core memory not locked, a page fault may delay a pulse: ${s.memoryLockRefused}`);
   }
 
   arm(id: number, at: number): void {
-    this.post({ t: "arm", id, at });
+    try {
+      this.core?.arm(id, at);
+    } catch (err) {
+      // Only when more parts are in flight than the core holds (max_in_flight bounds them): the part cannot be ejected.
+      this.resultListener({ id, outcome: "escaped", station: -1, auto: false, why: `${errorCode(err)}: ${errorMessage(err)}` });
+    }
   }
 
   /** station: index to reject at, -1 to let the part pass. */
   decide(id: number, station: number): void {
-    this.post({ t: "decide", id, station });
+    this.core?.decide(id, station);
+  }
+
+  /** Encoder tracking: the count moved, the core looks again. */
+  kick(): void {
+    this.core?.kick();
   }
 
   /**
@@ -86,33 +94,50 @@ export class RejectScheduler {
    * pulse has ended.
    */
   testPulse(station = 0): Promise<TestPulse> {
-    if (!this.worker || this.stopping) return Promise.reject(new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler is not running"));
+    const core = this.core;
+    if (!core) return Promise.reject(new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler is not running"));
     const id = ++this.testId;
     return new Promise((resolve, reject) => {
       this.tests.set(id, { resolve, reject });
-      this.post({ t: "test", id, station });
+      try {
+        core.test(id, station);
+      } catch (err) {
+        this.settleTest(id, new EdgeError("E_TEST_PULSE", `test pulse refused: ${errorMessage(err)}`));
+      }
     });
   }
 
-  /**
-   * Every reject output to its safe level, and no more pulses; returns once
-   * the worker confirmed (synchronous: for signal and crash handlers).
-   */
-  safeSync(timeoutMs = 200): boolean {
-    if (!this.worker) return true;
-    Atomics.store(this.control, CONTROL_SAFE, 1);
-    Atomics.notify(this.control, CONTROL_SAFE);
-    return Atomics.wait(this.control, CONTROL_ACK, 0, timeoutMs) !== "timed-out";
+  /** Every reject output to its safe level, and no more pulses; synchronous, for signal and crash handlers. */
+  safeSync(): boolean {
+    this.core?.hold();
+    return true;
+  }
+
+  stats(): CoreStats | undefined {
+    return this.core?.stats();
   }
 
   async stop(): Promise<void> {
-    const w = this.worker;
-    if (!w) return;
-    this.stopping = true;
-    const exited = new Promise<void>((r) => w.once("exit", () => r()));
-    this.post({ t: "stop" });
-    await exited;
-    this.worker = undefined;
+    const core = this.core;
+    if (!core) return;
+    core.hold();
+    this.drain();
+    core.stop();
+    this.core = undefined;
+    for (const id of [...this.tests.keys()]) this.settleTest(id, new EdgeError("E_TEST_PULSE", "test pulse refused: the reject scheduler stopped"));
+  }
+
+  private drain(): void {
+    const core = this.core;
+    if (!core) return;
+    for (const r of core.take()) {
+      if (r.outcome === "tested") this.settleTest(r.id, undefined, { tOnMs: r.tOnMs!, tOffMs: r.tOffMs! });
+      else if (r.outcome === "test-refused") this.settleTest(r.id, new EdgeError("E_TEST_PULSE", `test pulse refused: ${r.why ?? "refused"}`));
+      else {
+        const { lateMs: _late, ...result } = r;
+        this.resultListener({ ...result, outcome: r.outcome as PulseResult["outcome"] });
+      }
+    }
   }
 
   private settleTest(id: number, err: Error | undefined, pulse?: TestPulse): void {
@@ -120,9 +145,5 @@ export class RejectScheduler {
     this.tests.delete(id);
     if (err) t?.reject(err);
     else t?.resolve(pulse!);
-  }
-
-  private post(m: ToWorker): void {
-    this.worker?.postMessage(m);
   }
 }

@@ -5,7 +5,7 @@ import type { Encoder } from "../trigger/encoder.js";
 import { Counters } from "../pipeline/counters.js";
 import { outcomeReason, type FailsafeReason, type Judgement, type Part, type SettledPart } from "../pipeline/part.js";
 import type { RejectScheduler } from "./reject-scheduler.js";
-import type { PulseResult } from "./scheduler-protocol.js";
+import type { PulseResult } from "./reject-plan.js";
 import type { Alarms } from "./alarms.js";
 
 export interface TrackerSettings {
@@ -15,6 +15,8 @@ export interface TrackerSettings {
   travel: number;
   /** The verdict must be in this far before the nearest ejector, in the tracking unit. */
   decisionMargin: number;
+  /** How far past its ejector a part can still be hit, in the tracking unit. */
+  window: number;
   /** Trigger to ejector in ms: the time estimate of an encoder part's ejection while the belt speed is unknown. */
   travelMsEstimate: number;
   failsafeAction: "reject" | "accept";
@@ -58,7 +60,6 @@ export class PartTracker {
     private readonly log: Logger,
   ) {
     scheduler.onResult((r) => this.onResult(r));
-    scheduler.onFailure((why) => this.escapeAll(why));
     if (settings.tracking === "encoder") encoder?.onCount((n) => this.countDeadlines(n));
   }
 
@@ -95,6 +96,15 @@ export class PartTracker {
       this.scheduler.arm(part.id, ev.tMs);
     }
     return part;
+  }
+
+  /**
+   * Whether a part triggered at `tMs` can still be hit at its ejector (time tracking; with an encoder a part's
+   * position is counted from when it is created, so it always can).
+   */
+  reachable(tMs: number): boolean {
+    const s = this.settings;
+    return s.tracking === "encoder" || nowMs() <= tMs + s.travel + s.window;
   }
 
   /** A verdict for a part still in flight; ignored (and counted) once the fail-safe took it. */
@@ -179,12 +189,6 @@ export class PartTracker {
     }
     const settled = this.settle(entry, r.outcome, outcomeReason(part.judgement), r.tOnMs);
     if (settled && r.outcome === "rejected") for (const l of this.pulseListeners) l(settled, r.station);
-  }
-
-  private escapeAll(why: string): void {
-    if (this.parts.size === 0) return;
-    this.alarms.raise("scheduler-failed", `${why}: ${this.parts.size} parts in flight cannot be ejected`);
-    for (const entry of [...this.parts.values()]) this.onResult({ id: entry.part.id, outcome: "escaped", station: -1, auto: false, why });
   }
 
   private settle(entry: Entry, outcome: "accepted" | "rejected", reason: string, tPulseMs?: number): SettledPart | undefined {

@@ -1,10 +1,10 @@
 import { readdirSync } from "node:fs";
 import { extname, join } from "node:path";
-import { cv, type Mat } from "../vision/opencv.js";
+import type { Mat } from "../vision/opencv.js";
+import { readImageFile } from "../vision/read-image.js";
 import type { CameraConfig } from "../config/schema.js";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
 import type { GroundTruth } from "./camera.js";
-import { toBgr } from "./bgr.js";
 import type { FrameSource, SourceFrame, SourceInfo } from "./source.js";
 import { fromTruthPart, readTruthFile } from "./truth-file.js";
 
@@ -53,9 +53,9 @@ export class ImageFolderSource implements FrameSource {
 
   private decode(file: string): Mat {
     try {
-      return toBgr(cv.imread(file, cv.IMREAD_COLOR));
-    } catch {
-      throw new EdgeError("E_CAMERA_DECODE", `image ${file} cannot be decoded (corrupt, truncated or not an image)`);
+      return readImageFile(file);
+    } catch (err) {
+      throw new EdgeError("E_CAMERA_DECODE", `image ${file} cannot be decoded (${errorCode(err)}: ${errorMessage(err)})`);
     }
   }
 

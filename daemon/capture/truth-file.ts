@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { EdgeError } from "../util/errors.js";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
+import { EdgeError, errorMessage } from "../util/errors.js";
 import type { GroundTruth } from "./camera.js";
 
 /**
@@ -44,12 +44,16 @@ export function fromTruthPart(p: TruthPart): GroundTruth {
   return t;
 }
 
+/** About a million parts' worth of entries. */
+const MAX_TRUTH_BYTES = 128 * 1024 * 1024;
+
 export function readTruthFile(path: string): TruthFile {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBounded(path, { maxBytes: MAX_TRUTH_BYTES }).toString("utf8");
   } catch (err) {
-    throw new EdgeError("E_TRUTH_READ", `cannot read ground truth ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+    const why = err instanceof ReadRefused ? describeRefusal(err.refusal) : errorMessage(err);
+    throw new EdgeError("E_TRUTH_READ", `cannot read ground truth ${path}: ${why}`, { cause: err });
   }
   let raw: unknown;
   try {

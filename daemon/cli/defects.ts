@@ -1,8 +1,8 @@
 import { loadConfig } from "../config/load.js";
 import { recordsFile } from "../records/sqlite-options.js";
-import { defectsSince, durationMs, openRecords, type DefectRow } from "../records/queries.js";
+import { defectsSince, openRecords, type DefectRow } from "../records/queries.js";
 import { EdgeError } from "../util/errors.js";
-import { DEFAULT_CONFIG, parseCommand, usageError } from "./args.js";
+import { DEFAULT_CONFIG, parseCommand, sinceArg, usageError } from "./args.js";
 
 export const DEFECTS_USAGE = `Usage: edge-inspect defects [--since 1h] [--class NAME] [--format table|csv|json] [--config FILE]
 
@@ -12,7 +12,7 @@ and snapshot file.
 
 Options:
   -c, --config FILE   config file (default /etc/edge-inspect/config.yaml)
-      --since D       how far back: 90s, 15m, 1h, 7d (default 1h)
+      --since D       how far back: 90s, 15m, 1h, 7d, or from a date or time (2024-05-01T08:00Z) (default 1h)
       --class NAME    only parts rejected for this class (or fail-safe reason, e.g. failsafe:late)
       --format F      table (default), csv or json
   -h, --help          this help
@@ -38,7 +38,7 @@ export function cmdDefects(args: string[], out: NodeJS.WritableStream = process.
   }
   const format = values.format ?? "table";
   if (!["table", "csv", "json"].includes(format)) throw usageError(`--format must be table, csv or json, got '${format}'`);
-  const since = Date.now() - durationMs(values.since ?? "1h");
+  const since = sinceArg(values.since ?? "1h");
   const db = openRecords(recordsDatabase(values.config ?? DEFAULT_CONFIG));
   try {
     const rows = defectsSince(db, since, values.class);

@@ -1,4 +1,4 @@
-import { cv } from "../vision/opencv.js";
+import { readImageFile } from "../vision/read-image.js";
 import { decide } from "../decide/decide.js";
 import { decideSettings } from "../decide/settings.js";
 import { loadModelPackage } from "../inference/model-package.js";
@@ -7,14 +7,17 @@ import type { OnnxBackendOptions } from "../inference/onnx-backend.js";
 import type { TfjsBackendOptions } from "../inference/tfjs-backend.js";
 import type { Finding } from "../pipeline/part.js";
 import { parseCommand, usageError } from "./args.js";
-import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
+import { errorCode, errorMessage } from "../util/errors.js";
 
 export const INFER_USAGE = `Usage: edge-inspect infer --model DIR [--variant NAME] [--json] IMAGE...
 
 Runs a model package on image files and prints each image's verdict, scores
 and boxes, with the package's own labels and thresholds, so a model can be
 tried before it is deployed. The package is checked as at start-up (hashes,
-shapes, warm-up, golden images).
+shapes, warm-up, golden images). Images are PNG, JPEG, BMP, TIFF, WebP or
+PBM/PGM/PPM/PAM of at most 64 megapixels, checked from the header before
+decoding; each bad one is an error line (E_IMAGE_FORMAT, E_IMAGE_SIZE,
+E_IMAGE) and exit 1, the others are still judged.
 
 Options:
   -m, --model DIR      model package directory (with model.yaml)
@@ -58,8 +61,7 @@ export async function cmdInfer(args: string[], out: NodeJS.WritableStream = proc
     for (const [i, image] of positionals.entries()) {
       const r: ImageResult = { image };
       try {
-        const mat = readImage(image);
-        const bgr = mat.channels === 3 ? mat : mat.cvtColor(mat.channels === 4 ? cv.COLOR_BGRA2BGR : cv.COLOR_GRAY2BGR);
+        const bgr = readImageFile(image);
         const res = await backend.infer({ seq: i, width: bgr.cols, height: bgr.rows, data: bgr.getData() });
         const j = decide(res.output, info.labels, settings);
         Object.assign(r, { verdict: j.verdict, findings: j.findings, ms: res.preprocessMs + res.inferMs });
@@ -92,16 +94,6 @@ async function openBackend(dir: string, variant: string | undefined): Promise<Ba
   const mod = (await import("../inference/tfjs-backend.js")) as { createBackend: CreateBackend };
   const o: TfjsBackendOptions = { dir, ...v, backends: ["tensorflow", "wasm", "cpu"] };
   return mod.createBackend(o);
-}
-
-function readImage(path: string) {
-  try {
-    const m = cv.imread(path);
-    if (!m.empty) return m;
-  } catch {
-    // OpenCV says only "empty Mat": the message below is clearer.
-  }
-  throw new EdgeError("E_IMAGE", "cannot read it as an image (missing, unreadable or not an image format OpenCV knows)");
 }
 
 function text(r: ImageResult): string {

@@ -1,6 +1,6 @@
-import { durationMs, openRecords, statsSince, type StationStats } from "../records/queries.js";
+import { openRecords, statsSince, type StationStats } from "../records/queries.js";
 import { recordsDatabase } from "./defects.js";
-import { DEFAULT_CONFIG, parseCommand } from "./args.js";
+import { DEFAULT_CONFIG, parseCommand, sinceArg } from "./args.js";
 
 export const STATS_USAGE = `Usage: edge-inspect stats [--since 24h] [--json] [--config FILE]
 
@@ -9,7 +9,7 @@ rate by class, fail-safe counts by reason, judgement latency percentiles.
 
 Options:
   -c, --config FILE   config file (default /etc/edge-inspect/config.yaml)
-      --since D       how far back: 90s, 15m, 1h, 7d (default 24h)
+      --since D       how far back: 90s, 15m, 1h, 7d, or from a date or time (2024-05-01T08:00Z) (default 24h)
       --json          print JSON instead of text
   -h, --help          this help
 `;
@@ -24,7 +24,7 @@ export function cmdStats(args: string[], out: NodeJS.WritableStream = process.st
     out.write(STATS_USAGE);
     return 0;
   }
-  const since = Date.now() - durationMs(values.since ?? "24h");
+  const since = sinceArg(values.since ?? "24h");
   const db = openRecords(recordsDatabase(values.config ?? DEFAULT_CONFIG));
   try {
     const s = statsSince(db, since);

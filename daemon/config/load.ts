@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { ZodIssue } from "zod";
-import { EdgeError } from "../util/errors.js";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
+import { EdgeError, errorMessage } from "../util/errors.js";
 import { applyEnvOverlay } from "./env-overlay.js";
 import { configSchema, type Config } from "./schema.js";
 import { resolveSecrets } from "./secrets.js";
@@ -33,15 +33,30 @@ export interface LoadOptions {
 
 export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
-  let text: string;
+  let data: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    data = readBounded(file, { maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : String(code ?? err);
-    throw new ConfigError(file, [{ path: "", message: `cannot read config: ${why}` }]);
+    if (!(err instanceof ReadRefused)) throw err;
+    throw new ConfigError(file, [{ path: "", message: `cannot read config: ${describeRefusal(err.refusal)}` }]);
   }
-  return parseConfigText(file, text, env);
+  return parseConfigText(file, decodeText(file, data), env);
+}
+
+/** A config is a few pages of YAML; a file this large is something else. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** UTF-8 text, or a problem that says what the file is instead (YAML would report the garbage line by line). */
+function decodeText(file: string, data: Buffer): string {
+  const problem = (message: string) => new ConfigError(file, [{ path: "", message, line: 1 }]);
+  if ((data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff)) throw problem("config is UTF-16 text: save it as UTF-8");
+  const nul = data.indexOf(0);
+  if (nul >= 0) throw problem(`config is a binary file (a NUL byte at offset ${nul}), not YAML text`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(data);
+  } catch {
+    throw problem("config is not UTF-8 text");
+  }
 }
 
 export function parseConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,12 +68,27 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
       doc.errors.map((e) => ({ path: "", message: `YAML: ${e.message.split("\n")[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
-  const raw: unknown = doc.toJS() ?? null;
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? null;
+  } catch (err) {
+    // yaml refuses an alias bomb (more alias expansions than maxAliasCount) here, not while parsing.
+    throw new ConfigError(file, [{ path: "", message: `YAML: ${errorMessage(err)}` }]);
+  }
   if (raw === null) throw new ConfigError(file, [{ path: "", message: "config is empty: at least 'camera' and 'engine' are required" }]);
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(file, [{ path: "", message: "config must be a mapping of keys to values", line: 1 }]);
   }
   const overlaid = applyEnvOverlay(raw as Record<string, unknown>, env);
+  // YAML reads .inf, .nan and 1e400 as numbers that no setting can mean; the
+  // schema's bounds would let Infinity through wherever a key has no maximum.
+  const nonFinite = nonFinitePaths(overlaid.value).map((path): ConfigProblem => {
+    const key = joinPath(path);
+    const envVar = overlaid.fromEnv.get(key);
+    if (envVar) return { path: key, message: `must be a finite number (from ${envVar})` };
+    return { path: key, message: "must be a finite number", line: lineOf(doc, lineCounter, path, false) };
+  });
+  if (nonFinite.length > 0) throw new ConfigError(file, nonFinite);
   const result = configSchema.safeParse(overlaid.value);
   if (!result.success) {
     const problems = result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv));
@@ -67,6 +97,13 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
   const secretProblems = resolveSecrets(result.data, env);
   if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
   return result.data;
+}
+
+function nonFinitePaths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFinitePaths(v, [...at, i]));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, [...at, k]));
+  return [];
 }
 
 function issueToProblems(issue: ZodIssue, doc: Document, lc: LineCounter, fromEnv: Map<string, string>): ConfigProblem[] {

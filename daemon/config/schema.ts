@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { COMMAND_NAMES } from "../publish/command-names.js";
 
 /**
  * The one configuration schema. Types are inferred from it; defaults live here
@@ -294,10 +295,14 @@ const actuation = z
     pulse_ms: positiveMs(2000).default(15),
     min_gap_ms: ms(2000).default(5),
     window_ms: ms(1000).default(10),
-    realtime_priority: z.number().int().min(0).max(99).default(0),
+    /** SCHED_FIFO priority of the reject core's thread, taken whenever the process may (CAP_SYS_NICE, root); 0: a normal thread. */
+    realtime_priority: z.number().int().min(0).max(99).default(10),
     confirm: rejectConfirm.optional(),
     bin_full: inputLine.optional(),
     line_stop: gpioLine.optional(),
+    /** A part that could not be ejected: alarm only, or also energise line_stop until line_stop_reset is pressed (or a restart). */
+    on_escape: z.enum(["alarm", "line-stop"]).default("alarm"),
+    line_stop_reset: inputLine.optional(),
     bins: z.array(bin).max(15).default([]),
   })
   .strict();
@@ -345,6 +350,22 @@ const memoryPublish = z
   })
   .strict();
 
+const commandRate = z.object({ per_s: z.number().min(0.001).max(10_000), burst: z.number().int().min(1).max(100_000) }).strict();
+
+/** What the station takes on cmd/<name> (docs/mqtt.md). */
+export const commandsSchema = z
+  .object({
+    allow: z.array(z.string().min(1).max(128)).default([]),
+    max_payload_bytes: z.number().int().min(64).max(1_048_576).default(4096),
+    /** Topic prefixes an MQTT 5 response topic may name besides the station's own `replies/` tree. */
+    reply_prefixes: z.array(z.string().min(1).max(256).regex(/^[^$+#][^+#]*\/$/, "must end with '/', without wildcards or a leading '$'")).default([]),
+    /** All commands together; beyond it a command is refused (E_CMD_RATE). */
+    rate: commandRate.default({ per_s: 10, burst: 20 }),
+    /** Per command, over its built-in default (see docs/mqtt.md). */
+    rates: z.record(z.enum(COMMAND_NAMES), commandRate).default({}),
+  })
+  .strict();
+
 const mqttPublish = z
   .object({
     type: z.literal("mqtt"),
@@ -363,13 +384,7 @@ const mqttPublish = z
     connect_timeout_ms: positiveMs(600_000).default(10_000),
     max_in_flight: z.number().int().min(1).max(1000).default(32),
     metrics_interval_s: z.number().int().min(1).max(86_400).default(10),
-    commands: z
-      .object({
-        allow: z.array(z.string().min(1).max(128)).default([]),
-        max_payload_bytes: z.number().int().min(64).max(1_048_576).default(4096),
-      })
-      .strict()
-      .default({}),
+    commands: commandsSchema.default({}),
   })
   .strict();
 
@@ -407,6 +422,11 @@ const lifecycle = z
   .object({
     stop_timeout_ms: positiveMs(600_000).default(10_000),
     progress_report_ms: positiveMs(3_600_000).default(2000),
+    /**
+     * Nice value of the daemon's threads (the event loop, capture, inference and the writer inherit it): below 0
+     * they run ahead of other work on the board, so a verdict is not late because a neighbour is busy.
+     */
+    nice: z.number().int().min(-20).max(19).default(-10),
   })
   .strict();
 
@@ -453,7 +473,13 @@ export const configSchema = z
       }
     }
     const a = c.actuation;
-    const lines = [a.reject, a.line_stop, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
+    if (a.on_escape === "line-stop" && !a.line_stop) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "on_escape"], message: "'line-stop' needs actuation.line_stop (the output that stops the conveyor)" });
+    }
+    if (a.line_stop_reset && a.on_escape !== "line-stop") {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "line_stop_reset"], message: "only used with on_escape: line-stop" });
+    }
+    const lines = [a.reject, a.line_stop, a.line_stop_reset, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
     if (a.tracking.type === "encoder" && a.tracking.decision_margin_mm >= a.tracking.travel_mm) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "tracking", "decision_margin_mm"], message: "must be smaller than travel_mm" });
     }

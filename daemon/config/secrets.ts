@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import type { ConfigProblem } from "./load.js";
 import type { Config } from "./schema.js";
+
+/** A password or token, or a certificate at most. */
+const MAX_SECRET_BYTES = 64 * 1024;
 
 /** Where each secret reference lives in the config; resolved in place. */
 const SECRET_PATHS: ReadonlyArray<readonly string[]> = [["publish", "password"]];
@@ -42,11 +45,14 @@ export function readSecret(ref: string, env: NodeJS.ProcessEnv): { value: string
     if (!dir) return { error: `credential '${arg}' requested but $CREDENTIALS_DIRECTORY is not set (systemd LoadCredential=)` };
     file = join(dir, arg);
   }
+  let data: Buffer;
   try {
-    // A trailing newline is an artefact of `echo secret > file`, never part of the secret.
-    const v = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    return v === "" ? { error: `secret file ${file} is empty` } : { value: v };
+    data = readBounded(file, { maxBytes: MAX_SECRET_BYTES });
   } catch (err) {
-    return { error: `cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    if (!(err instanceof ReadRefused)) throw err;
+    return { error: `cannot read secret file ${file}: ${describeRefusal(err.refusal)}` };
   }
+  // A trailing newline is an artefact of `echo secret > file`, never part of the secret.
+  const v = data.toString("utf8").replace(/\r?\n$/, "");
+  return v === "" ? { error: `secret file ${file} is empty` } : { value: v };
 }

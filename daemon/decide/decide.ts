@@ -1,4 +1,5 @@
 import type { EngineOutput } from "../inference/engine.js";
+import { EdgeError } from "../util/errors.js";
 import type { Finding, Judgement } from "../pipeline/part.js";
 
 export interface DecideSettings {
@@ -13,12 +14,16 @@ export interface DecideSettings {
  * Engine output + thresholds → verdict with reasons. Pure: no clock, no I/O.
  * A part is rejected when any defect class reaches its threshold; the
  * findings list every such class, strongest first.
+ * A score that is not a number (NaN compares false with every threshold, so
+ * it would pass) gives no verdict: E_ENGINE_OUTPUT, and the part fails safe.
  */
 export function decide(output: EngineOutput, labels: readonly string[], s: DecideSettings): Judgement {
   const candidates: Finding[] =
     output.kind === "classify"
       ? output.scores.map((score, i) => ({ class: labels[i]!, score }))
       : output.detections;
+  const bad = candidates.find((f) => !Number.isFinite(f.score));
+  if (bad) throw new EdgeError("E_ENGINE_OUTPUT", `score ${String(bad.score)} for class ${bad.class}: no verdict from a non-finite score`);
   const over = candidates
     .filter((f) => f.class !== s.okLabel && f.score >= (s.thresholds[f.class] ?? s.threshold))
     .sort((a, b) => b.score - a.score);

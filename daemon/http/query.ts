@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseIsoTime } from "../util/iso-time.js";
 import { OPERATOR_VERDICTS, type Cursor, type DefectFilter } from "./review-db.js";
 
 /** A request the client got wrong: answered with 400 and this message. */
@@ -11,12 +12,11 @@ const MAX_PAGE = 200;
 /** Query values arrive as strings; a repeated parameter arrives as an array and is refused. */
 const text = z.string({ invalid_type_error: "must be given once" });
 const time = text.transform((s, ctx) => {
-  const ms = /^\d{1,15}$/.test(s) ? Number(s) : /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) ? Date.parse(s) : NaN;
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be an ISO 8601 time (2024-05-01T08:00:00Z) or epoch milliseconds" });
-    return z.NEVER;
-  }
-  return ms;
+  if (/^\d{1,15}$/.test(s)) return Number(s);
+  const t = parseIsoTime(s);
+  if ("ms" in t) return t.ms;
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an ISO 8601 time (2024-05-01T08:00:00Z) or epoch milliseconds (${t.error})` });
+  return z.NEVER;
 });
 const count = (min: number, max: number, fallback: number) =>
   text
@@ -34,7 +34,7 @@ const filterShape = {
   from: time.optional(),
   to: time.optional(),
   class: text.regex(/^[A-Za-z0-9_:-]{1,64}$/, "must be a class name or failsafe:<reason>").optional(),
-  verdict: z.enum(["unreviewed", ...OPERATOR_VERDICTS], { errorMap: () => ({ message: "must be unreviewed, confirmed or false_reject" }) }).optional(),
+  verdict: text.pipe(z.enum(["unreviewed", ...OPERATOR_VERDICTS], { errorMap: () => ({ message: "must be unreviewed, confirmed or false_reject" }) })).optional(),
 };
 const timeOrder = <T extends { from?: number; to?: number }>(q: T) => q.from === undefined || q.to === undefined || q.from < q.to;
 const timeOrderIssue = { message: "must be later than 'from'", path: ["to"] };

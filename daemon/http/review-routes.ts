@@ -91,6 +91,7 @@ export function registerReviewRoutes(app: FastifyInstance, db: () => ReviewDb): 
     parse(empty, req.query, "parameter");
     const { id } = parse(idParams, req.params, "parameter");
     requireOperator(req);
+    parse(empty, req.body, "field");
     const r = await db().ackAlarm(id, req.principal.name);
     if (r === "missing") throw httpError(404, `no alarm ${id}`);
     if (r === "cleared") throw httpError(409, `alarm ${id} is a clearing event: there is nothing to acknowledge`);

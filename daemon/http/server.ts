@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { HttpConfig } from "../config/schema.js";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { Auth, type Principal } from "./auth.js";
@@ -11,6 +11,7 @@ import { StationMetrics } from "./metrics.js";
 import { registerPageRoutes } from "./page-routes.js";
 import { ReviewDb, type RecordsLocation } from "./review-db.js";
 import { registerReviewRoutes } from "./review-routes.js";
+import { checkStateChange } from "./same-origin.js";
 import type { Station } from "./station.js";
 
 declare module "fastify" {
@@ -72,9 +73,11 @@ export class HttpServer {
         throw httpError(401, "credentials required");
       }
       req.principal = who;
+      checkStateChange(req, !!c.tls);
     });
     app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      // A status set on purpose (4xx, or 503 for "not here / not now") reaches the client as it is.
+      const status = err.statusCode && ((err.statusCode >= 400 && err.statusCode < 500) || err.statusCode === 503) ? err.statusCode : 500;
       if (status === 500) {
         // The reason goes to the log; the client gets no stack and no internals.
         this.log.error({ err: errorMessage(err), url: req.url }, "http request failed");
@@ -110,11 +113,15 @@ export class HttpServer {
   }
 }
 
+/** A PEM certificate chain or key: a few kilobytes, never a device. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
 function readTls(path: string, what: string): Buffer {
   try {
-    return readFileSync(path);
+    return readBounded(path, { maxBytes: MAX_TLS_FILE_BYTES });
   } catch (err) {
-    throw new EdgeError("E_CONFIG", `http.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    if (!(err instanceof ReadRefused)) throw err;
+    throw new EdgeError("E_CONFIG", `http.tls.${what}: cannot read ${path}: ${describeRefusal(err.refusal)}`);
   }
 }
 

@@ -28,6 +28,9 @@ export function classifyScores(t: RawTensor, index: number, head: ClassifyHeadSp
   } else {
     scores = logits;
   }
+  // NaN or Infinity in, NaN out of softmax: such a part has no verdict, whatever the thresholds.
+  const bad = scores.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new EdgeError("E_ENGINE_OUTPUT", `classifier score ${scores[bad]} for class ${bad} (logit ${logits[bad]}): the model's output is not finite`);
   if (head.top_k < c) {
     const kth = [...scores].sort((a, b) => b - a)[head.top_k - 1]!;
     let room = head.top_k;

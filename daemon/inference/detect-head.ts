@@ -11,13 +11,18 @@ import type { Detection, RawTensor } from "./tensor.js";
  *   yolov8  [B, 4 + C, N]  cx, cy, w, h, class scores (YOLOv8 / YOLO11 export)
  *   ssd     boxes [B, N, 4] corners (xyxy or yxyx, fractions of the input when
  *           normalized) and scores [B, N, C] (C + 1 with a leading background)
- * Each box keeps its best class; boxes under `conf` are dropped.
+ * Each box keeps its best class; boxes under `conf` are dropped. A NaN
+ * would be dropped too (it is never >= conf) and the part would pass: any
+ * non-finite value a decision reads is E_ENGINE_OUTPUT instead.
  */
 export function decodeDetections(outputs: RawTensor[], index: number, head: DetectHeadSpec, classes: number, inputHW: [number, number]): Detection[] {
   checkDetectShape(outputs, head, classes);
   const out: Detection[] = [];
   const push = (x1: number, y1: number, x2: number, y2: number, cls: number, score: number) => {
-    if (score >= head.conf) out.push({ box: [x1, y1, x2, y2], cls, score });
+    if (!Number.isFinite(score)) throw notFinite("score", score);
+    if (score < head.conf) return;
+    for (const v of [x1, y1, x2, y2]) if (!Number.isFinite(v)) throw notFinite("box coordinate", v);
+    out.push({ box: [x1, y1, x2, y2], cls, score });
   };
   if (head.layout === "yolov5") {
     const t = outputs[0]!;
@@ -26,6 +31,7 @@ export function decodeDetections(outputs: RawTensor[], index: number, head: Dete
     for (let i = 0; i < n; i++) {
       const o = base + i * stride;
       const obj = t.data[o + 4]!;
+      if (!Number.isFinite(obj)) throw notFinite("objectness", obj);
       if (obj < head.conf) continue;
       const [cls, s] = best(t.data, o + 5, 1, classes);
       const [cx, cy, w, h] = [t.data[o]!, t.data[o + 1]!, t.data[o + 2]!, t.data[o + 3]!];
@@ -59,11 +65,16 @@ export function decodeDetections(outputs: RawTensor[], index: number, head: Dete
   return out;
 }
 
+function notFinite(what: string, v: number): EdgeError {
+  return new EdgeError("E_ENGINE_OUTPUT", `detector ${what} ${v}: the model's output is not finite`);
+}
+
 function best(data: Float32Array, start: number, step: number, count: number): [number, number] {
   let cls = 0;
   let score = -Infinity;
   for (let c = 0; c < count; c++) {
     const v = data[start + c * step]!;
+    if (!Number.isFinite(v)) throw notFinite("class score", v);
     if (v > score) {
       score = v;
       cls = c;

@@ -5,6 +5,9 @@ import { z } from "zod";
  * Strict like the config: a misspelt key must not fall back to a default.
  */
 
+/** A package file is read into memory whole; this bounds what a manifest may ask for. */
+const MAX_FILE_BYTES = 1 << 30;
+
 const label = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_'");
 const relPath = z
   .string()
@@ -17,7 +20,7 @@ const fileEntry = z
   .object({
     path: relPath,
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits"),
-    bytes: z.number().int().min(0),
+    bytes: z.number().int().min(0).max(MAX_FILE_BYTES, `at most ${MAX_FILE_BYTES} bytes (1 GiB): no station model is larger`),
   })
   .strict();
 

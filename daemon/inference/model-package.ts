@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { realpathSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
+import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { manifestSchema, type InputSpec, type Manifest } from "./manifest.js";
 
@@ -40,7 +41,8 @@ export interface PackageSelection {
  * labels, shapes, and the size and sha256 of every listed file. It returns
  * all of it or throws a coded EdgeError; nothing half-checked escapes:
  *   E_MODEL_MANIFEST  unreadable or invalid model.yaml, file not listed
- *   E_MODEL_FILE      a listed file is missing or unreadable
+ *   E_MODEL_FILE      a listed file is missing, unreadable, not a regular
+ *                     file (a symbolic link, a device, a FIFO) or outside the package
  *   E_MODEL_TRUNCATED a file is shorter than listed
  *   E_MODEL_HASH      a file's size or sha256 differs from the manifest
  *   E_MODEL_LABELS    labels, ok_label, thresholds or golden names disagree
@@ -75,13 +77,16 @@ export function loadModelPackage(dir: string, sel: PackageSelection = {}): Model
   };
 }
 
+/** A manifest is a page of YAML; more is not a manifest. */
+const MAX_MANIFEST_BYTES = 256 * 1024;
+
 function readManifest(root: string): Manifest {
   const file = join(root, "model.yaml");
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readBounded(file, { maxBytes: MAX_MANIFEST_BYTES, noFollow: true }).toString("utf8");
   } catch (err) {
-    throw new EdgeError("E_MODEL_MANIFEST", `${file}: cannot read: ${errorMessage(err)}`);
+    throw new EdgeError("E_MODEL_MANIFEST", `${file}: cannot read: ${err instanceof ReadRefused ? describeRefusal(err.refusal) : errorMessage(err)}`);
   }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
@@ -89,7 +94,14 @@ function readManifest(root: string): Manifest {
     const e = doc.errors[0]!;
     throw new EdgeError("E_MODEL_MANIFEST", `${file}: YAML: ${e.message.split("\n")[0]} (line ${e.linePos?.[0]?.line ?? "?"})`);
   }
-  const parsed = manifestSchema.safeParse(doc.toJS());
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // yaml refuses an alias bomb (more aliases than maxAliasCount) here, not while parsing.
+    throw new EdgeError("E_MODEL_MANIFEST", `${file}: YAML: ${errorMessage(err)}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
       const node = doc.getIn(i.path, true) as { range?: [number, number] } | undefined;
@@ -150,6 +162,12 @@ export function inputSize(input: InputSpec): [number, number] {
   return [h as number, w as number];
 }
 
+/**
+ * Elements of one model input tensor, at most: 4096 x 4096 x 4. A larger
+ * declared shape is a broken or hostile manifest, refused before any buffer is sized from it.
+ */
+export const MAX_INPUT_ELEMENTS = 4096 * 4096 * 4;
+
 function checkInput(input: InputSpec, where: string): void {
   const bad = (why: string) => new EdgeError("E_MODEL_SHAPE", `${where}: input: ${why}`);
   const c = channelsOf(input);
@@ -158,22 +176,44 @@ function checkInput(input: InputSpec, where: string): void {
   for (const d of [hDim, wDim]) {
     if (typeof input.shape[d] !== "number") throw bad(`shape ${JSON.stringify(input.shape)}: height and width must be fixed numbers`);
   }
+  const [h, w] = inputSize(input);
+  if (h * w * c > MAX_INPUT_ELEMENTS) throw bad(`shape ${JSON.stringify(input.shape)} is ${h * w * c} elements per image, more than the ${MAX_INPUT_ELEMENTS} a model input may have`);
   for (const k of ["mean", "std"] as const) {
     const n = input.normalize[k].length;
     if (n !== 1 && n !== c) throw new EdgeError("E_MODEL_MANIFEST", `${where}: input.normalize.${k}: ${n} values for ${c} channel(s)`);
   }
 }
 
+/**
+ * A listed file, read only if it is a regular file inside the package of at
+ * most the manifest's size: type and size come from the open descriptor
+ * before any byte is read, and the hash is taken chunk by chunk as it is read.
+ * A symbolic link is refused (it could name /dev/zero, or a file outside the
+ * package), and so is a path through a linked directory that leaves the package.
+ */
 function readChecked(root: string, f: Manifest["files"][number]): Buffer {
+  const file = join(root, f.path);
+  const fail = (why: string) => new EdgeError("E_MODEL_FILE", `${file}: ${why}`);
+  let parent: string;
+  try {
+    parent = realpathSync(dirname(file));
+  } catch (err) {
+    throw fail(`cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+  }
+  const realRoot = realpathSync(root);
+  if (parent !== realRoot && !parent.startsWith(realRoot + sep)) throw fail(`is outside the package (its folder is ${parent})`);
+  const hash = createHash("sha256");
   let data: Buffer;
   try {
-    data = readFileSync(join(root, f.path));
+    data = readBounded(file, { maxBytes: f.bytes, noFollow: true, onChunk: (c) => hash.update(c) });
   } catch (err) {
-    throw new EdgeError("E_MODEL_FILE", `${join(root, f.path)}: cannot read: ${errorMessage(err)}`);
+    if (!(err instanceof ReadRefused)) throw err;
+    const r = err.refusal;
+    if (r.kind === "too-large") throw new EdgeError("E_MODEL_HASH", `${f.path}: ${r.bytes} bytes, the manifest says ${f.bytes}`);
+    throw fail(r.kind === "open" && r.errno === "ELOOP" ? "is a symbolic link: package files must be regular files inside the package" : `cannot read: ${describeRefusal(r)}`);
   }
   if (data.length < f.bytes) throw new EdgeError("E_MODEL_TRUNCATED", `${f.path}: truncated: ${data.length} of ${f.bytes} bytes`);
-  if (data.length !== f.bytes) throw new EdgeError("E_MODEL_HASH", `${f.path}: ${data.length} bytes, the manifest says ${f.bytes}`);
-  const sha = createHash("sha256").update(data).digest("hex");
+  const sha = hash.digest("hex");
   if (sha !== f.sha256) throw new EdgeError("E_MODEL_HASH", `${f.path}: sha256 ${sha} does not match the manifest (${f.sha256})`);
   return data;
 }

@@ -55,7 +55,7 @@ export const createBackend: CreateBackend = async (raw) => {
     } catch (err) {
       const msg = errorMessage(err);
       // A model that does not parse fails on every provider: say so once, precisely.
-      if (/protobuf|parse|invalid model|load model|ModelProto|INVALID_GRAPH|INVALID_PROTOBUF/i.test(msg)) {
+      if (/protobuf|parse|invalid model|load model|ModelProto|INVALID_GRAPH|INVALID_PROTOBUF|data pointer is null/i.test(msg)) {
         throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: onnxruntime cannot load it: ${msg}`);
       }
       notes.push(`${p}: ${msg.split("\n")[0]}`);

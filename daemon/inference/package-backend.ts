@@ -1,8 +1,9 @@
-import { cv, replaceMat, type Mat } from "../vision/opencv.js";
+import { cv, type Mat } from "../vision/opencv.js";
+import { decodeImage } from "../vision/read-image.js";
 import { allocInput, frameView, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
 import { tileRects } from "../vision/tiling.js";
 import { decide } from "../decide/decide.js";
-import { EdgeError, errorMessage } from "../util/errors.js";
+import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
 import type { Finding, Judgement } from "../pipeline/part.js";
 import type { Backend, BackendFrame, BackendResult } from "./backend.js";
@@ -10,7 +11,7 @@ import type { EngineOutput } from "./engine.js";
 import type { ModelPackage } from "./model-package.js";
 import { classifyScores, classifyWidth, mergeTileScores } from "./classify-head.js";
 import { checkDetectShape, decodeDetections, mergeTiles, toFrame } from "./detect-head.js";
-import { inputSize } from "./model-package.js";
+import { channelsOf, inputSize, MAX_INPUT_ELEMENTS } from "./model-package.js";
 import type { RawTensor } from "./tensor.js";
 
 /** One loaded model as a runtime (onnxruntime, TF.js) offers it to the package backend. */
@@ -40,6 +41,7 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
   const [H, W] = inputSize(pkg.input);
   const dims = pkg.input.shape.map((d, i) => (i === 0 ? batch : (d as number)));
   const buffer = allocInput(pkg.input, batch);
+  const grey = new cv.Mat(H, W, cv.CV_8UC3, [128, 128, 128]);
 
   const runChunks = async (fill: (slot: number, tile: number) => void, count: number): Promise<RawTensor[][]> => {
     const results: RawTensor[][] = [];
@@ -83,7 +85,11 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     return { kind: "detect", detections };
   };
 
-  await warmUp(pkg, runtime, runChunks, batch);
+  try {
+    await warmUp(pkg, runtime, (n) => runChunks((slot) => preprocessInto(grey, { x: 0, y: 0, w: W, h: H }, input, buffer, slot), n), batch);
+  } finally {
+    grey.release();
+  }
   await checkGolden(pkg, judge);
 
   return {
@@ -143,19 +149,36 @@ function batchSize(pkg: ModelPackage, modelShape: ReadonlyArray<number | string>
   }
   const b = modelShape[0];
   const fixed = typeof b === "number" && b > 0 ? b : undefined;
-  if (fixed !== undefined) return fixed;
-  return pkg.manifest.tiling?.batch ? tiles : 1;
+  const batch = fixed ?? (pkg.manifest.tiling?.batch ? tiles : 1);
+  const [h, w] = inputSize(pkg.input);
+  if (batch * h * w * channelsOf(pkg.input) > MAX_INPUT_ELEMENTS) {
+    throw new EdgeError("E_MODEL_SHAPE", `${where}: a batch of ${batch} inputs ${JSON.stringify(want)} is more than the ${MAX_INPUT_ELEMENTS} elements a model input may have`);
+  }
+  return batch;
 }
 
-async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runChunks: (fill: (slot: number) => void, n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
+/**
+ * Runs the model on a mid-grey image, preprocessed as a frame would be (a
+ * zero tensor would hide an input scale that overflows), and checks that its
+ * outputs fit the head and are all finite.
+ */
+async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
   let outputs: RawTensor[];
   try {
     // Twice: the first run allocates and plans; the second is the one a part would see.
-    await runChunks(() => undefined, batch);
-    outputs = (await runChunks(() => undefined, batch))[0]!;
+    await runGrey(batch);
+    outputs = (await runGrey(batch))[0]!;
   } catch (err) {
     throw new EdgeError((err as EdgeError).code?.startsWith("E_MODEL") ? (err as EdgeError).code : "E_MODEL_RUN", `warm-up run failed: ${errorMessage(err)}`, { cause: err });
   }
+  // A model that computes NaN or Infinity (broken weights, an overflowing
+  // export) would leave every part without a verdict: refused here, not part by part.
+  outputs.forEach((t, i) => {
+    const at = t.data.findIndex((v) => !Number.isFinite(v));
+    if (at >= 0) {
+      throw new EdgeError("E_MODEL_OUTPUT", `warm-up run: output ${runtime.outputNames[i] ?? i} ${JSON.stringify(t.dims)} holds ${t.data[at]} at index ${at}: the model's outputs must be finite`);
+    }
+  });
   const m = pkg.manifest;
   if (m.head.type === "classify") {
     const c = classifyWidth(outputs[0]!);
@@ -169,17 +192,17 @@ async function checkGolden(pkg: ModelPackage, judge: (mat: Mat) => Promise<Engin
   const m = pkg.manifest;
   const settings = { okLabel: m.ok_label, threshold: pkg.thresholds.default, thresholds: pkg.thresholds.perClass };
   for (const g of m.golden) {
-    let mat: Mat;
+    let bgr: Mat;
     try {
-      mat = cv.imdecode(pkg.files.get(g.image)!);
+      bgr = decodeImage(pkg.files.get(g.image)!, `golden image ${g.image}`);
     } catch (err) {
-      throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image} cannot be decoded: ${errorMessage(err)}`);
+      throw new EdgeError("E_MODEL_GOLDEN", `${errorMessage(err)} (${errorCode(err)})`, { cause: err });
     }
-    if (mat.empty) throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image} cannot be decoded`);
-    const bgr = mat.channels === 3 ? mat : replaceMat(mat, mat.cvtColor(cv.COLOR_GRAY2BGR));
     let j: Judgement;
     try {
       j = decide(await judge(bgr), m.labels, settings);
+    } catch (err) {
+      throw new EdgeError("E_MODEL_GOLDEN", `golden image ${g.image}: no verdict: ${errorMessage(err)}`, { cause: err });
     } finally {
       bgr.release();
     }

@@ -33,11 +33,13 @@ export const createBackend: CreateBackend = async (raw) => {
   const notes: string[] = [];
   const backend = await chooseBackend(o.backends, notes);
   const handler = packageHandler(pkg);
-  const format = (parseJson(pkg, pkg.model) as { format?: string }).format;
+  const format = parseJson(pkg, pkg.model).format;
   let model: tf.GraphModel | tf.LayersModel;
   try {
     model = format === "graph-model" ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
   } catch (err) {
+    // The package handler's own refusals (an unlisted shard) keep their code.
+    if (err instanceof EdgeError) throw err;
     throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: TF.js cannot load it: ${errorMessage(err)}`);
   }
   const shape = model.inputs[0]?.shape ?? [];
@@ -119,12 +121,15 @@ export async function chooseBackend(order: TfjsBackendName[], notes: string[], l
   throw new EdgeError("E_MODEL_LOAD", `no TF.js backend could start: ${notes.join("; ")}`);
 }
 
-function parseJson(pkg: ModelPackage, path: string): unknown {
+function parseJson(pkg: ModelPackage, path: string): Record<string, unknown> {
+  let json: unknown;
   try {
-    return JSON.parse(pkg.files.get(path)!.toString("utf8"));
+    json = JSON.parse(pkg.files.get(path)!.toString("utf8"));
   } catch (err) {
     throw new EdgeError("E_MODEL_CORRUPT", `${path}: not a TF.js model.json: ${errorMessage(err)}`);
   }
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw new EdgeError("E_MODEL_CORRUPT", `${path}: not a TF.js model.json: not a JSON object`);
+  return json as Record<string, unknown>;
 }
 
 interface ModelJson {
@@ -141,7 +146,7 @@ interface ModelJson {
 function packageHandler(pkg: ModelPackage): tf.io.IOHandler {
   return {
     load: async () => {
-      const json = parseJson(pkg, pkg.model) as ModelJson;
+      const json = parseJson(pkg, pkg.model) as unknown as ModelJson;
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
         throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: model.json has no modelTopology or weightsManifest`);
       }

@@ -15,6 +15,11 @@ export class Counters {
   escaped = 0;
   /** Free-run frames not taken because the line was saturated (never parts). */
   framesDropped = 0;
+  /**
+   * Free-run frames that reached the line after the part they show had passed the ejector (the event loop was
+   * held up): such a part can be neither judged nor rejected, so it is not made one. Never parts.
+   */
+  framesStale = 0;
   invariantViolations = 0;
 
   failsafe(): number {

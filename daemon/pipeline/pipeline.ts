@@ -106,6 +106,10 @@ export class Pipeline {
     if (!this.accepting || this.paused) return;
     // Free-run: a frame becomes a part only if the line can judge it in time;
     // otherwise it is dropped and counted, before it is a part.
+    if (!this.tracker.reachable(frame.tCaptureMs)) {
+      this.tracker.counters.framesStale++;
+      return;
+    }
     if (this.engine().pending() >= this.settings.engineQueue || this.tracker.inFlight() >= this.settings.maxInFlight) {
       this.tracker.counters.framesDropped++;
       return;

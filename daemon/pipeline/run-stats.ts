@@ -20,6 +20,7 @@ export interface Summary {
   invariant_ok: boolean;
   late_verdicts: number;
   frames_dropped: number;
+  frames_stale: number;
   duration_s: number;
   parts_per_s: number;
   latency_ms: Record<(typeof STAGES)[number] | "end_to_end", LatencySummary>;
@@ -103,6 +104,7 @@ export class RunStats {
       invariant_ok: invariantOk,
       late_verdicts: c.lateVerdicts,
       frames_dropped: c.framesDropped,
+      frames_stale: c.framesStale,
       duration_s: Math.round(duration * 10) / 10,
       parts_per_s: duration > 0 ? Math.round(((c.accepted + c.rejected) / duration) * 10) / 10 : 0,
       latency_ms: Object.fromEntries(Object.entries(this.stages).map(([k, v]) => [k, v.summary()])) as Summary["latency_ms"],
@@ -129,7 +131,7 @@ export function formatSummary(s: Summary): string {
   const lines = [
     `parts triggered ${s.triggered}  accepted ${s.accepted}  rejected ${s.rejected}  in flight ${s.in_flight}  (${s.invariant_ok ? "books balance" : "INVARIANT BROKEN"})`,
     `rejected by reason: ${fmtCounts(s.rejected_by_reason)}`,
-    `fail-safe ${s.failsafe}: ${fmtCounts(s.failsafe_by_reason)}   late verdicts ${s.late_verdicts}   frames dropped ${s.frames_dropped}`,
+    `fail-safe ${s.failsafe}: ${fmtCounts(s.failsafe_by_reason)}   late verdicts ${s.late_verdicts}   frames dropped ${s.frames_dropped} (stale ${s.frames_stale})`,
     `${s.duration_s} s, ${s.parts_per_s} parts/s   event-loop lag p50 ${s.event_loop_lag_ms.p50} ms  p99 ${s.event_loop_lag_ms.p99} ms  max ${s.event_loop_lag_ms.max} ms`,
     `CPU ${s.cpu_percent}% of one core   peak RSS ${s.peak_rss_mb} MB   pulse error p99 ${s.pulse_error_ms.p99} ms  max ${s.pulse_error_ms.max} ms (${s.pulse_error_ms.count} pulses)`,
     "latency ms      count      p50      p95      p99      max",

@@ -1,5 +1,5 @@
 import { EdgeError } from "../util/errors.js";
-import { topicMatches, type IncomingMessage, type OutgoingMessage, type Publisher } from "./publisher.js";
+import { topicMatches, type IncomingMessage, type OutgoingMessage, type Publisher, type PublishProblem } from "./publisher.js";
 
 /** Messages the twin keeps: enough to look at, bounded for a demo line that runs for days. */
 const KEEP = 1000;
@@ -50,6 +50,9 @@ export class MemoryPublisher implements Publisher {
   onConnect(listener: () => void): void {
     this.listeners.push(listener);
   }
+
+  /** The twin refuses nothing. */
+  onProblem(_listener: (problem: PublishProblem) => void): void {}
 
   async close(): Promise<void> {
     this.online = false;

@@ -5,6 +5,9 @@ import { topic } from "./topics.js";
 
 type MqttConfig = Extract<Config["publish"], { type: "mqtt" }>;
 
+/** Room in a command's packet for its topic and properties (response topic, correlation data, user properties). */
+export const COMMAND_PACKET_HEADROOM = 4096;
+
 /** `password` arrives here already resolved from its secret reference (config/secrets.ts). */
 export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublisherOptions {
   const s = config.station;
@@ -23,5 +26,6 @@ export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublish
     statusTopic: topic(s, "status"),
     onlinePayload: () => statusPayload("online"),
     offlinePayload: () => statusPayload("offline"),
+    maxIncomingPacketBytes: m.commands.max_payload_bytes + COMMAND_PACKET_HEADROOM,
   };
 }

@@ -1,12 +1,15 @@
 import type { Logger } from "../util/log.js";
 import type { Store } from "../records/store.js";
-import type { Publisher } from "./publisher.js";
+import { errorCode, errorMessage } from "../util/errors.js";
+import { PUBLISH_REFUSED, type Publisher } from "./publisher.js";
 
 /**
  * Moves outbox entries to the broker in order with a bounded number awaiting
  * acknowledgement, deleting each only once acknowledged. After a failure it
  * starts again from the oldest unacknowledged entry: a subscriber may see a
- * duplicate, never a gap.
+ * duplicate, never a gap. A message the broker refuses for good is taken
+ * out (its inspection row stays) rather than offered again forever in front
+ * of every message behind it; the publisher raises the alarm.
  */
 export class OutboxDrainer {
   private lastSent = 0;
@@ -18,6 +21,8 @@ export class OutboxDrainer {
   private epoch = 0;
   published = 0;
   failures = 0;
+  /** Refused for good by the broker and taken out of the outbox. */
+  refused = 0;
 
   constructor(
     private readonly store: Store,
@@ -91,6 +96,13 @@ export class OutboxDrainer {
       },
       (err: unknown) => {
         this.inflight.delete(seq);
+        if (errorCode(err) === PUBLISH_REFUSED) {
+          this.store.outboxDelete([seq]);
+          this.refused++;
+          this.log.error({ seq, id: message.id, code: PUBLISH_REFUSED }, `${message.id || message.topic}: ${errorMessage(err)}; taken out of the outbox`);
+          this.kick();
+          return;
+        }
         this.failures++;
         this.epoch++;
         // Resend from the oldest unacknowledged entry once the link is back.

@@ -1,7 +1,7 @@
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { wallTime } from "../util/clock.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
-import type { TestPulse } from "../actuation/scheduler-protocol.js";
+import type { TestPulse } from "../actuation/reject-plan.js";
 import type { CommandTarget } from "./commands.js";
 
 /**
@@ -10,6 +10,8 @@ import type { CommandTarget } from "./commands.js";
  * pause can never let a part pass unjudged.
  */
 export interface StationActions {
+  /** Why commands may not act yet (or any more); undefined once READY. */
+  notReady(): string | undefined;
   testPulse(): Promise<TestPulse>;
   /** Keeps the next judged frame; resolves with its snapshot path. */
   snapshot(): Promise<string>;
@@ -21,6 +23,7 @@ export interface StationActions {
 
 export function pipelineCommandTarget(pipeline: Pipeline, station: StationActions): CommandTarget {
   return {
+    notReady: () => station.notReady(),
     pause: () => {
       pipeline.paused = true;
     },

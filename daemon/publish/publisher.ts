@@ -12,9 +12,25 @@ export interface IncomingMessage {
   /** MQTT 5 request/response: where the requester wants the reply. */
   responseTopic?: string;
   correlationData?: Buffer;
-  /** MQTT 5 user properties (names as sent, repeated names joined). */
-  userProperties: Record<string, string>;
+  /** MQTT 5 user properties, as sent: a name given more than once has all its values. */
+  userProperties: Record<string, string | string[]>;
+  /** MQTT 5 content type. */
+  contentType?: string;
+  /** A retained message (on subscribing, or as published where the broker keeps that flag). */
+  retain: boolean;
 }
+
+/** A publish the broker refused, or a disconnect it gave a reason for. */
+export interface PublishProblem {
+  code: string;
+  message: string;
+}
+
+/**
+ * Refused for good: resending the same message can only be refused again
+ * (E_PUBLISH_REFUSED), unlike a lost link (E_PUBLISH_LINK, E_PUBLISH_OFFLINE).
+ */
+export const PUBLISH_REFUSED = "E_PUBLISH_REFUSED";
 
 /** A connection to the plant's message broker. */
 export interface Publisher {
@@ -28,7 +44,10 @@ export interface Publisher {
   subscribe(filter: string, handler: (message: IncomingMessage) => void): Promise<void>;
   /** Called on every (re)connection, so the drainer resumes. */
   onConnect(listener: () => void): void;
-  close(): Promise<void>;
+  /** Called when the broker refuses a publish or drops the connection for a reason it gives: for the alarms. */
+  onProblem(listener: (problem: PublishProblem) => void): void;
+  /** Within about `withinMs` whatever the broker does; what was not acknowledged stays unacknowledged. */
+  close(withinMs?: number): Promise<void>;
 }
 
 /** MQTT topic filter matching with `+` (one level) and `#` (the rest). */

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
+import { SCHEMA_VERSION } from "./migrations.js";
 
 /** Read-only questions the operator CLI asks of the records database. */
 
@@ -16,7 +17,23 @@ export function durationMs(text: string): number {
 export function openRecords(file: string): Database.Database {
   if (!existsSync(file)) throw new EdgeError("E_STORE_OPEN", `no records database at ${file} (has the station run with records.type: sqlite?)`);
   // Read-only next to the running daemon: WAL lets it read while the writer writes.
-  return new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+  let version: number;
+  try {
+    // The first read: where SQLite finds out a file is not a database.
+    version = db.pragma("user_version", { simple: true }) as number;
+  } catch (err) {
+    db.close();
+    throw new EdgeError("E_STORE_OPEN", `${file} is not a records database (${errorCode(err)}: ${errorMessage(err)})`);
+  }
+  // Read-only, it cannot be migrated here: the daemon migrates an older one when it starts.
+  const problem =
+    version === 0 ? "is not a records database (schema version 0)" : version > SCHEMA_VERSION ? `has schema version ${version}, newer than this release understands (${SCHEMA_VERSION})` : version < SCHEMA_VERSION ? `has schema version ${version}, older than this release's ${SCHEMA_VERSION}: start the daemon once to migrate it` : undefined;
+  if (problem) {
+    db.close();
+    throw new EdgeError(version === 0 ? "E_STORE_OPEN" : "E_STORE_SCHEMA", `${file} ${problem}`);
+  }
+  return db;
 }
 
 export interface DefectRow {

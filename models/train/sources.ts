@@ -1,6 +1,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { cv, type Mat } from "../../daemon/vision/opencv.js";
+import type { Mat } from "../../daemon/vision/opencv.js";
+import { readImageFile } from "../../daemon/vision/read-image.js";
+import { errorCode, errorMessage } from "../../daemon/util/errors.js";
 import { allocInput, preprocessInto } from "../../daemon/vision/preprocess.js";
 import type { InputSpec } from "../../daemon/inference/manifest.js";
 import { renderPart, DEFECT_CLASSES } from "../../daemon/capture/synthetic-line.js";
@@ -94,14 +96,11 @@ export function listFolder(dir: string, okLabel: string): { label: string; path:
 export function* folderSamples(files: { label: string; path: string }[], size: InputSize): Generator<Sample> {
   for (const f of files) {
     let image: Mat;
-    const unreadable = () => new Error(`${f.path}: cannot read image (unreadable, or not a picture OpenCV can decode)`);
     try {
-      image = cv.imread(f.path, cv.IMREAD_COLOR);
-    } catch {
-      // The binding throws without a message; the path is what the user needs.
-      throw unreadable();
+      image = readImageFile(f.path);
+    } catch (err) {
+      throw new Error(`${f.path}: cannot read image (${errorCode(err)}: ${errorMessage(err)})`);
     }
-    if (image.empty) throw unreadable();
     yield { origin: f.path, label: f.label, pixels: toModelInput(image, size) };
   }
 }

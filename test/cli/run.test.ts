@@ -37,7 +37,10 @@ test("run --max-parts N ends by itself with exit 0 and a summary whose counts ad
   assert.equal(s.in_flight, 0);
   assert.equal(s.accepted + s.rejected, 120);
   assert.ok(s.rejected > 0 && s.accepted > 0);
-  for (const stage of ["infer", "decide", "end_to_end"]) assert.equal(s.latency_ms[stage]!.count, 120, stage);
+  // Every part is timed end to end or was failed safe (a busy machine may make a verdict late); the stages saw at least the timed ones.
+  const timed = s.latency_ms.end_to_end!.count;
+  assert.equal(timed + s.failsafe, 120, `timed ${timed}, fail-safe ${s.failsafe}`);
+  for (const stage of ["infer", "decide"]) assert.ok(s.latency_ms[stage]!.count >= timed && s.latency_ms[stage]!.count <= 120, `${stage} ${s.latency_ms[stage]!.count}`);
   assert.ok(s.latency_ms.end_to_end!.p99 >= s.latency_ms.end_to_end!.p50);
   assert.equal(typeof s.event_loop_lag_ms.p99, "number");
   assert.match(r.stdout, /parts triggered 120 +accepted \d+ +rejected \d+ +in flight 0 +\(books balance\)/);

@@ -80,7 +80,7 @@ test("secrets come from files, systemd credentials or the environment, never the
   assert.equal(parseConfigText("t.yaml", MIN + "publish: { password: env:PW }\n", { PW: "x" }).publish.password, "x");
   assert.match(problems(MIN + "publish: { password: hunter2 }\n")[0]!, /^publish.password: must be file:\/path, credential:NAME or env:VAR/);
   assert.match(problems(MIN + "publish: { password: credential:mqtt }\n")[0]!, /CREDENTIALS_DIRECTORY is not set/);
-  assert.match(problems(MIN + `publish: { password: "file:${join(dir, "nope")}" }\n`)[0]!, /cannot read secret file .*nope: ENOENT/);
+  assert.match(problems(MIN + `publish: { password: "file:${join(dir, "nope")}" }\n`)[0]!, /cannot read secret file .*nope: file not found \(ENOENT\)/);
 });
 
 test("a file that does not exist or is a directory is refused", () => {

@@ -14,11 +14,14 @@ export interface FaultyOptions {
   /** For "slow": how long the faulty frames take. */
   slowMs?: number;
   failLoad?: boolean;
+  /** How long loading takes (the model load before READY). */
+  loadMs?: number;
 }
 
 export const createBackend: CreateBackend = async (raw) => {
   const o = raw as FaultyOptions;
   if (o.failLoad) throw new Error("model file is corrupt");
+  if (o.loadMs) await new Promise((r) => setTimeout(r, o.loadMs));
   const busy = (ms: number) => {
     const t0 = nowMs();
     while (nowMs() - t0 < ms) {

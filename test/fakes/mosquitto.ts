@@ -11,6 +11,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Keep sessions and queued messages on disk (autosaved every second) across restarts. */
   persistence?: boolean;
+  /** More mosquitto.conf lines (an acl_file, a max_packet_size...). */
+  conf?: string[];
 }
 
 export interface TlsFiles {
@@ -63,6 +65,7 @@ export class Mosquitto {
       lines.push("allow_anonymous true");
     }
     if (o.persistence) lines.push("persistence true", `persistence_location ${dir}/`, "autosave_interval 1");
+    lines.push(...(o.conf ?? []));
     const conf = join(dir, "mosquitto.conf");
     writeFileSync(conf, lines.join("\n") + "\n");
     const broker = new Mosquitto(dir, port, conf, tls);
@@ -100,12 +103,23 @@ export class Mosquitto {
     return this.signal("SIGTERM");
   }
 
+  /** SIGSTOP: the broker stays connected but answers nothing, as behind a dead link. */
+  freeze(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after freeze(). */
+  thaw(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   /** SIGKILL: no goodbye, no save. */
   kill(): Promise<void> {
     return this.signal("SIGKILL");
   }
 
   async close(): Promise<void> {
+    this.thaw();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -19,16 +19,22 @@ export interface RunningStation {
 /**
  * The demo line with SQLite records in a temp folder and the review server
  * on a free loopback port. `http` is YAML for the http section's extra keys;
- * the engine, unless given, finds each synthetic defect with its box.
+ * the engine, unless given, finds each synthetic defect with its box;
+ * `records` is the records section.
  */
-export async function startStation(http = "auth: { anonymous: operator }", env: NodeJS.ProcessEnv = {}, engine?: WorkerEngineOptions): Promise<RunningStation> {
+export async function startStation(
+  http = "auth: { anonymous: operator }",
+  env: NodeJS.ProcessEnv = {},
+  engine?: WorkerEngineOptions,
+  records = "{ type: sqlite, batch_ms: 20 }",
+): Promise<RunningStation> {
   const dir = mkdtempSync(join(tmpdir(), "edge-inspect-http-"));
   const config = lineConfig(`
 data_dir: ${dir}
 line: { mode: free-run, travel_ms: 300, decision_margin_ms: 20 }
 camera: { type: synthetic, width: 320, height: 240, fps: 30, seed: 3, defect_rate: 0.5 }
 engine: { type: simulated }
-records: { type: sqlite, batch_ms: 20 }
+records: ${records}
 lifecycle: { progress_report_ms: 60000 }
 http: { port: 0, live_interval_ms: 200, ${http} }
 `);

@@ -18,6 +18,8 @@ engine: { type: onnx, package: ${JSON.stringify(CLASSIFIER)}, variant: float32, 
 engine_runtime: { queue: 4, hang_timeout_ms: 3000 }
 decide: { thresholds: { stain: 0.7 } }
 lifecycle: { progress_report_ms: 60000 }
+# Verdicts and swaps are under test, not pulse precision: a loaded machine must not turn a late wake-up into an escape.
+actuation: { window_ms: 100 }
 `;
 
 /** A copy of the test classifier under another version number (model.yaml itself is not hashed). */
@@ -88,8 +90,10 @@ test("hot swap under load: a bad package is refused and the old model kept; a go
     assert.equal(summary.invariant_ok, true);
     assert.equal(summary.triggered, summary.accepted + summary.rejected);
     assert.equal(settled.length, summary.triggered);
-    // The line never stopped judging: no part failed safe because of either swap.
-    assert.deepEqual(settled.filter((p) => p.judgement.verdict === "unknown").map((p) => p.reason), []);
+    // The line never stopped judging: no part failed safe because of either swap (no engine error, no overload,
+    // no lost frame). A busy machine may make a verdict late; that part is rejected, and is the only fail-safe allowed.
+    assert.deepEqual(settled.filter((p) => p.judgement.verdict === "unknown" && p.judgement.failsafe !== "late").map((p) => p.reason), []);
+    assert.equal(summary.escaped, 0);
     const versions = settled.map((p) => p.modelVersion);
     assert.equal(versions[0], "1.0.0");
     assert.equal(versions[versions.length - 1], "2.0.0");

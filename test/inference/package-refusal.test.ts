@@ -1,34 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
 import { loadModelPackage } from "../../daemon/inference/model-package.js";
 import { createBackend } from "../../daemon/inference/onnx-backend.js";
 import { WorkerEngine } from "../../daemon/inference/worker-engine.js";
 import { quietLog } from "../fakes/quiet-log.js";
-import { CLASSIFIER } from "./fixtures.js";
-
-type Manifest = Record<string, unknown> & { files: Array<{ path: string; sha256: string; bytes: number }> };
-
-/** A private copy of the test classifier, changed by `edit`, with hashes optionally recomputed. */
-function brokenPackage(edit: (dir: string, m: Manifest) => void, rehash = true): string {
-  const dir = mkdtempSync(join(tmpdir(), "pkg-"));
-  cpSync(CLASSIFIER, dir, { recursive: true });
-  const m = parse(readFileSync(join(dir, "model.yaml"), "utf8")) as Manifest;
-  edit(dir, m);
-  if (rehash) {
-    for (const f of m.files) {
-      const data = readFileSync(join(dir, f.path));
-      f.bytes = data.length;
-      f.sha256 = createHash("sha256").update(data).digest("hex");
-    }
-  }
-  writeFileSync(join(dir, "model.yaml"), stringify(m));
-  return dir;
-}
+import { editedPackage, type Manifest } from "./fixtures.js";
 
 const ONNX = { intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all" as const, providers: ["cpu" as const] };
 
@@ -45,11 +23,11 @@ async function refused(dir: string, code: string, message: RegExp) {
 }
 
 test("a truncated weight file is refused: E_MODEL_TRUNCATED", async () => {
-  await refused(brokenPackage((d) => truncateSync(join(d, "model.onnx"), 1000), false), "E_MODEL_TRUNCATED", /model\.onnx: truncated: 1000 of \d+ bytes/);
+  await refused(editedPackage((d) => truncateSync(join(d, "model.onnx"), 1000), false), "E_MODEL_TRUNCATED", /model\.onnx: truncated: 1000 of \d+ bytes/);
 });
 
 test("a changed byte is refused: E_MODEL_HASH", async () => {
-  const dir = brokenPackage((d) => {
+  const dir = editedPackage((d) => {
     const b = readFileSync(join(d, "model.int8.onnx"));
     const i = b.length >> 1;
     b[i] = b[i]! ^ 0xff;
@@ -60,23 +38,23 @@ test("a changed byte is refused: E_MODEL_HASH", async () => {
 });
 
 test("a corrupt model whose hash was recomputed is refused by the runtime: E_MODEL_CORRUPT", async () => {
-  await refused(brokenPackage((d) => writeFileSync(join(d, "model.onnx"), Buffer.from("not a protobuf at all, just text"))), "E_MODEL_CORRUPT", /onnxruntime cannot load it/);
+  await refused(editedPackage((d) => writeFileSync(join(d, "model.onnx"), Buffer.from("not a protobuf at all, just text"))), "E_MODEL_CORRUPT", /onnxruntime cannot load it/);
 });
 
 test("a manifest shape that is not the model's is refused: E_MODEL_SHAPE", async () => {
-  await refused(brokenPackage((_, m) => ((m.input as { shape: number[] }).shape = [1, 3, 32, 32])), "E_MODEL_SHAPE", /the model's input is \["batch",3,64,64\], the manifest says \[1,3,32,32\]/);
+  await refused(editedPackage((_, m) => ((m.input as { shape: number[] }).shape = [1, 3, 32, 32])), "E_MODEL_SHAPE", /the model's input is \["batch",3,64,64\], the manifest says \[1,3,32,32\]/);
 });
 
 test("labels that do not fit the model's outputs are refused: E_MODEL_LABELS", async () => {
-  await refused(brokenPackage((_, m) => (m.labels = ["ok", "scratch", "stain", "hole", "crack"])), "E_MODEL_LABELS", /4 outputs per image, the manifest 5 labels/);
+  await refused(editedPackage((_, m) => (m.labels = ["ok", "scratch", "stain", "hole", "crack"])), "E_MODEL_LABELS", /4 outputs per image, the manifest 5 labels/);
 });
 
 test("a golden image the model gets wrong is refused: E_MODEL_GOLDEN", async () => {
-  await refused(brokenPackage((_, m) => ((m.golden as Array<{ expect: string }>)[0]!.expect = "stain")), "E_MODEL_GOLDEN", /golden image golden\/ok-00\.png: expected stain, the model says ok/);
+  await refused(editedPackage((_, m) => ((m.golden as Array<{ expect: string }>)[0]!.expect = "stain")), "E_MODEL_GOLDEN", /golden image golden\/ok-00\.png: expected stain, the model says ok/);
 });
 
 test("manifest problems are listed as 'path: problem' with their line", () => {
-  const dir = brokenPackage((_, m) => {
+  const dir = editedPackage((_, m) => {
     (m.head as Record<string, unknown>).activation = "softplus";
     m.ok_lable = "ok";
   });
@@ -101,7 +79,7 @@ test("labels, thresholds and variants are cross-checked at load", () => {
     [() => undefined, "E_MODEL_VARIANT", /variant 'tfjs' is for engine tfjs, not onnx/, { variant: "tfjs", engine: "onnx" }],
   ];
   for (const [edit, code, message, sel] of cases) {
-    const dir = brokenPackage(edit, code !== "E_MODEL_FILE");
+    const dir = editedPackage(edit, code !== "E_MODEL_FILE");
     try {
       assert.throws(() => loadModelPackage(dir, sel), (err: Error & { code?: string }) => {
         assert.equal(err.code, code, err.message);
@@ -115,7 +93,7 @@ test("labels, thresholds and variants are cross-checked at load", () => {
 });
 
 test("the engine worker refuses a bad package with the package's error code", async () => {
-  const dir = brokenPackage((d) => truncateSync(join(d, "model.onnx"), 10), false);
+  const dir = editedPackage((d) => truncateSync(join(d, "model.onnx"), 10), false);
   const engine = new WorkerEngine(
     { module: new URL("../../daemon/inference/onnx-backend.js", import.meta.url).href, options: { dir, ...ONNX }, queue: 2, hangTimeoutMs: 5000, loadTimeoutMs: 20_000 },
     quietLog(),

@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { App } from "../../daemon/app.js";
-import { lineConfig, runParts } from "../fakes/line.js";
+import type { SettledPart } from "../../daemon/pipeline/part.js";
+import { nowMs, sleep } from "../../daemon/util/clock.js";
+import { BASE_YAML, lineConfig, runParts } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 
 test("triggered mode: each trigger takes the frame nearest its time and is judged from it", async () => {
@@ -88,4 +90,29 @@ http: { enabled: false }
   assert.ok(summary.frames_dropped > 0, "frames dropped and counted");
   assert.equal(summary.failsafe_by_reason.overload, 0, "a free-run frame never becomes an overloaded part");
   assert.equal(summary.in_flight, 0);
+});
+
+test("free-run with the event loop held up past the ejector: the frames that waited are stale, never parts that escape", async () => {
+  const app = new App(lineConfig(BASE_YAML), quietLog());
+  const settled: SettledPart[] = [];
+  app.addSettledListener((p) => {
+    settled.push(p);
+    assert.equal(app.tracker.checkInvariant(), true);
+  });
+  await app.start();
+  try {
+    while (settled.length < 5) await sleep(10);
+    // The capture thread keeps reading meanwhile: the frames it queued show parts already past the ejector (300 ms + 100 ms).
+    const until = nowMs() + 1500;
+    while (nowMs() < until) {
+      // the event loop is held, as a long collection or a stuck handler would hold it
+    }
+    const after = settled.length;
+    while (settled.length < after + 5) await sleep(10);
+  } finally {
+    const summary = await app.stop("test");
+    assert.equal(summary.escaped, 0, JSON.stringify(summary));
+    assert.ok(summary.frames_stale > 0, `stale ${summary.frames_stale}`);
+    assert.equal(summary.triggered, summary.accepted + summary.rejected);
+  }
 });

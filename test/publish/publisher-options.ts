@@ -13,6 +13,7 @@ export function publisherOptions(url: string, station: StationId, clientId: stri
     statusTopic: topic(station, "status"),
     onlinePayload: () => JSON.stringify({ state: "online" }),
     offlinePayload: () => JSON.stringify({ state: "offline" }),
+    maxIncomingPacketBytes: 8192,
     ...over,
   };
 }

@@ -24,7 +24,7 @@ engine: { type: onnx, package: ${PACKAGE}, threads: { intra_op: 1 } }
 records: { type: sqlite }
 http: { enabled: false }
 actuation: { window_ms: 100 }
-publish: { type: mqtt, url: ${url}, reconnect_ms: 100, commands: { allow: [operator-1] } }
+publish: { type: mqtt, url: ${url}, reconnect_ms: 100, commands: { allow: [operator-1], rates: { reload-config: { per_s: 100, burst: 10 }, swap-model: { per_s: 100, burst: 10 } } } }
 ${extra}`;
 }
 

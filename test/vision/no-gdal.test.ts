@@ -75,5 +75,5 @@ test("under the stand-in, PNGs still decode and a file only GDAL could open is a
   assert.equal(r.status, 1, r.stderr);
   const [png, satellite] = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { verdict?: string; error?: { code: string } });
   assert.equal(png!.verdict, "reject");
-  assert.equal(satellite!.error?.code, "E_IMAGE");
+  assert.equal(satellite!.error?.code, "E_IMAGE_FORMAT");
 });

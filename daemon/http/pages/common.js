@@ -1,7 +1,13 @@
 // Shared by every page: API calls, the header, boxes over an image.
 
 export async function api(path, options = {}) {
-  const res = await fetch(path, { ...options, headers: { accept: "application/json", ...(options.body ? { "content-type": "application/json" } : {}) } });
+  // A request that changes state is always JSON (the server refuses anything else): an empty one is {}.
+  const changes = (options.method ?? "GET") !== "GET";
+  const res = await fetch(path, {
+    ...options,
+    ...(changes ? { body: options.body ?? "{}" } : {}),
+    headers: { accept: "application/json", ...(changes ? { "content-type": "application/json" } : {}) },
+  });
   const body = res.headers.get("content-type")?.includes("json") ? await res.json() : undefined;
   if (!res.ok) throw new Error(body?.message ?? `${res.status} ${res.statusText}`);
   return body;
