@@ -2,11 +2,12 @@
 # Builds build/reject-core/reject_core.node, the native reject timing core
 # (see core.h), with the C compiler and Node's N-API headers: N-API is
 # ABI-stable, so one build serves every Node version. Idempotent; run by
-# scripts/setup.sh. CC and NODE_INCLUDE may point at a cross toolchain.
+# scripts/setup.sh. CC and NODE_INCLUDE may point at a cross toolchain,
+# REJECT_CORE_OUT elsewhere (scripts/platforms/addons.sh, for an arm64 root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=native/reject-core
-out=build/reject-core/reject_core.node
+out="${REJECT_CORE_OUT:-build/reject-core/reject_core.node}"
 cc="${CC:-cc}"
 inc="${NODE_INCLUDE:-$(node -p 'require("path").resolve(process.execPath, "../../include/node")')}"
 if [ ! -f "$inc/node_api.h" ]; then

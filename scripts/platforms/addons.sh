@@ -2,8 +2,9 @@
 # addons.sh ARCH NODE_DIR OUT [ROOT]: builds every node-gyp addon the daemon
 # uses for ARCH (x64, arm64) against the Node headers in NODE_DIR (its ABI),
 # into OUT/<addon dir>/build; for arm64, cross-compiled on the host against
-# ROOT's libraries (OpenCV, libgpiod). Also the GDAL stand-in, into
-# OUT/build/no-gdal, where ROOT's imgcodecs links GDAL. Skips what OUT holds
+# ROOT's libraries (OpenCV, libgpiod). For arm64 also the reject core into
+# OUT/build/reject-core and the GDAL stand-in into OUT/build/no-gdal, where
+# ROOT's imgcodecs links GDAL. Skips what OUT holds
 # already (OUT is keyed by root and Node by the caller).
 # Each addon builds in place in a private mount namespace, its build/ bound to
 # OUT, so node_modules itself is never written.
@@ -55,6 +56,15 @@ for dir in "${addon_dirs[@]}"; do
   mv "$dest.part" "$dest"
   say "$dir: built for $arch, Node ABI $(node_abi "$node_dir") in $(( $(date +%s) - t0 ))s"
 done
+
+# The reject core is plain N-API C (one build serves every Node ABI): only
+# arm64 needs its own; against the cross toolchain's C library (Debian 12's,
+# the oldest root's), it runs on every root.
+if [ "$arch" = arm64 ] && [ ! -f "$out/build/reject-core/reject_core.node" ]; then
+  mkdir -p "$out/build/reject-core"
+  CC="$CC" NODE_INCLUDE="$node_dir/include/node" REJECT_CORE_OUT="$out/build/reject-core/reject_core.node" \
+    bash native/reject-core/build.sh
+fi
 
 if [ "$arch" = arm64 ] && [ ! -f "$out/build/no-gdal/.done" ]; then
   rm -rf "$out/build/no-gdal"
