@@ -33,6 +33,9 @@ if (files.length === 0) {
 // hold whatever the load (books, reasons, every part accounted for).
 const stress = process.env.EDGE_INSPECT_TEST_STRESS === "1" ? Array.from({ length: 2 * cpus().length }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" })) : [];
 if (stress.length > 0) console.error(`run-tests: ${stress.length} busy loops beside the suite (EDGE_INSPECT_TEST_STRESS=1)`);
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=180000", "--test-force-exit", "--test-reporter=spec", ...files], { stdio: "inherit" });
+// Every other EDGE_INSPECT_* variable is a config override to the daemons the tests start: this one is not.
+const env = { ...process.env };
+delete env.EDGE_INSPECT_TEST_STRESS;
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=600000", "--test-force-exit", "--test-reporter=spec", ...files], { stdio: "inherit", env });
 for (const c of stress) c.kill("SIGKILL");
 process.exit(r.status ?? 1);

