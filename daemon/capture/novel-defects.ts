@@ -1,5 +1,5 @@
 import { cv, replaceMat, type Mat } from "../vision/opencv.js";
-import { bbox, gray, inPolygon, intersectBox, pt, type Box, type Pt } from "./part-geometry.js";
+import { bbox, clipBox, gray, inPolygon, intersectBox, pt, type Box, type Pt } from "./part-geometry.js";
 import type { NovelDefect } from "./novel-kinds.js";
 
 /*
@@ -138,21 +138,31 @@ function drawDiscoloration(img: Mat, p: DrawnPart, rnd: () => number): Box {
   const alpha8 = soft.bitwiseAnd(face);
   soft.release();
   face.release();
-  const alpha = replaceMat(alpha8, alpha8.cvtColor(cv.COLOR_GRAY2BGR));
-  const alphaF = replaceMat(alpha, alpha.convertTo(cv.CV_32FC3, 1 / 255));
-
-  // out = img + img * (gain - 1) * alpha, per channel.
-  const gains = new cv.Mat(img.rows, img.cols, cv.CV_32FC3);
-  gains.setTo(new cv.Vec3(tint[0] - 1, tint[1] - 1, tint[2] - 1)).release();
-  const imgF = img.convertTo(cv.CV_32FC3);
-  const delta = imgF.hMul(gains).hMul(alphaF);
-  const out = imgF.add(delta);
-  const out8 = out.convertTo(cv.CV_8UC3);
-  out8.copyTo(img).release();
-  for (const m of [alphaF, gains, imgF, delta, out, out8]) m.release();
 
   const reach = Math.max(ax, ay) + k / 2;
-  return intersectBox(bbox([[c[0] - reach, c[1] - reach], [c[0] + reach, c[1] + reach]], EDGE_PAD), bbox(p.outline.map(p.toFrame), EDGE_PAD));
+  const box = clipBox(
+    intersectBox(bbox([[c[0] - reach, c[1] - reach], [c[0] + reach, c[1] + reach]], EDGE_PAD), bbox(p.outline.map(p.toFrame), EDGE_PAD)),
+    img.cols,
+    img.rows,
+  );
+  // The blend in floating point, on the box only: whole-frame float arithmetic costs tens of milliseconds.
+  const rect = new cv.Rect(...box);
+  const region = img.getRegion(rect);
+  const alphaRegion = alpha8.getRegion(rect);
+  const alpha = alphaRegion.cvtColor(cv.COLOR_GRAY2BGR);
+  const alphaF = replaceMat(alpha, alpha.convertTo(cv.CV_32FC3, 1 / 255));
+  // out = img + img * (gain - 1) * alpha, per channel.
+  const gains = new cv.Mat(box[3], box[2], cv.CV_32FC3);
+  gains.setTo(new cv.Vec3(tint[0] - 1, tint[1] - 1, tint[2] - 1)).release();
+  const regionF = region.convertTo(cv.CV_32FC3);
+  const scaled = regionF.hMul(gains);
+  const delta = replaceMat(scaled, scaled.hMul(alphaF));
+  const out = regionF.add(delta);
+  const out8 = out.convertTo(cv.CV_8UC3);
+  // Same size and type: copyTo writes through the region's header into the frame.
+  out8.copyTo(region).release();
+  for (const m of [alpha8, alphaRegion, region, alphaF, gains, regionF, delta, out, out8]) m.release();
+  return box;
 }
 
 /** Per-channel (B, G, R) gains of a finish change, each keeping the grey level near the part's. */
