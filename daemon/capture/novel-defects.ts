@@ -5,7 +5,7 @@ import type { NovelDefect } from "./novel-kinds.js";
 /*
  * The novel defect kinds, each drawn unlike the trained classes (scratch,
  * crack, stain, missing_hole): a soft shaded dent, a bite out of the edge, a
- * coloured foreign object, a tinted patch of finish.
+ * coloured foreign object, a tinted patch of finish, the wrong part.
  */
 
 /** The part as the line drew it, in part coordinates, and how they map to the frame. */
@@ -26,8 +26,32 @@ export interface DrawnPart {
 /** Antialiased edges and the line's focus blur reach this far past a drawn shape. */
 const EDGE_PAD = 3;
 
+/**
+ * The wrong part where the right one belongs: a mirrored bracket (the other
+ * hand), or a plate or disc of another variant, with oversized holes. Changes
+ * the geometry the line then draws; the box holds both the right part's shape
+ * and the wrong one's.
+ */
+export function wrongPart(partType: string, g: PartGeometry, toFrame: (p: Pt) => Pt): PartGeometry & { box: Box } {
+  if (partType === "bracket") {
+    const mirror = ([x, y]: Pt): Pt => [-x, y];
+    const outline = g.outline.map(mirror);
+    return { outline, holes: g.holes.map(mirror), holeR: g.holeR, box: bbox([...g.outline, ...outline].map(toFrame), EDGE_PAD) };
+  }
+  const holeR = g.holeR * 1.5;
+  // Rotated, a hole's square extent is no longer axis-aligned: box all four corners.
+  const corners = g.holes.flatMap(([x, y]): Pt[] => [[x - holeR, y - holeR], [x + holeR, y - holeR], [x - holeR, y + holeR], [x + holeR, y + holeR]]);
+  return { outline: g.outline, holes: g.holes, holeR, box: bbox(corners.map(toFrame), EDGE_PAD) };
+}
+
+export interface PartGeometry {
+  outline: Pt[];
+  holes: Pt[];
+  holeR: number;
+}
+
 /** Draws `kind` on `img` (before lighting and noise) and returns the box of every pixel it changed. */
-export function drawNovelDefect(img: Mat, kind: NovelDefect, part: DrawnPart, rnd: () => number): Box {
+export function drawNovelDefect(img: Mat, kind: Exclude<NovelDefect, "wrong_part">, part: DrawnPart, rnd: () => number): Box {
   switch (kind) {
     case "dent":
       return drawDent(img, part, rnd);

@@ -4,5 +4,5 @@
  * nobody photographed yet. Kept apart from the renderers so the config schema
  * can name them without loading OpenCV.
  */
-export const NOVEL_DEFECTS = ["dent", "chipped_edge", "foreign_object", "discoloration"] as const;
+export const NOVEL_DEFECTS = ["dent", "chipped_edge", "foreign_object", "discoloration", "wrong_part"] as const;
 export type NovelDefect = (typeof NOVEL_DEFECTS)[number];

@@ -1,7 +1,7 @@
 import { cv, replaceMat, type Mat } from "../vision/opencv.js";
 import { seededRandom } from "../util/random.js";
 import type { GroundTruth } from "./camera.js";
-import { drawNovelDefect } from "./novel-defects.js";
+import { drawNovelDefect, wrongPart } from "./novel-defects.js";
 import type { NovelDefect } from "./novel-kinds.js";
 import { bbox, clipBox, gray, inPolygon, pt, type Box, type Pt } from "./part-geometry.js";
 
@@ -90,6 +90,8 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
       break;
   }
 
+  let box: Box | undefined;
+  if (novel === "wrong_part") ({ outline, holes, holeR, box } = wrongPart(partType, { outline, holes, holeR }, rot));
   img.drawFillPoly([outline.map(rot).map(pt)], colour, cv.LINE_AA);
 
   const defective = rnd() < s.defectRate && novel === null;
@@ -99,7 +101,6 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
     if (i !== missing) img.drawCircle(pt(rot(hp)), Math.round(holeR), gray(belt), -1, cv.LINE_AA);
   });
 
-  let box: Box | undefined;
   const inside = (r: () => number = rnd): Pt => {
     // A point on the part away from the holes and its edges, in part
     // coordinates: the box sampled covers the bracket's cut-out too, and a
@@ -153,7 +154,7 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
     case null:
       break;
   }
-  if (novel) {
+  if (novel && novel !== "wrong_part") {
     box = drawNovelDefect(img, novel, { outline, holes, holeR, size, shade, belt, toFrame: rot, pointOnPart: () => inside(novelRnd) }, novelRnd);
   }
 

@@ -55,8 +55,9 @@ for (const kind of NOVEL_DEFECTS) {
       const diff = changed(withIt.image, without.image);
       const total = diff.countNonZero();
       const area = box[2] * box[3];
-      // Visible: a fair share of its box changed, not a stray pixel.
-      assert.ok(total >= area * 0.15, `part ${i}: ${total} changed pixels in a box of ${area}`);
+      // Visible: a share of its box changed, not a stray pixel (a wrong part's
+      // oversized holes change rings spread over the part: the lowest share).
+      assert.ok(total >= area * 0.05, `part ${i}: ${total} changed pixels in a box of ${area}`);
       diff.getRegion(new cv.Rect(...box)).setTo(0);
       assert.equal(diff.countNonZero(), 0, `part ${i}: pixels changed outside box ${JSON.stringify(box)}`);
     }
@@ -146,7 +147,7 @@ test("the run summary counts novel defective parts and those shipped as ok", asy
     lineConfig(`
 line: { mode: triggered, travel_ms: 600, frame_tolerance_ms: 120 }
 trigger: { type: simulated, rate_hz: 15 }
-camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 5, defect_rate: 0.3, novel_defects: [dent, chipped_edge, foreign_object, discoloration], novel_rate: 0.4 }
+camera: { type: synthetic, width: 320, height: 240, fps: 40, seed: 5, defect_rate: 0.3, novel_defects: [dent, chipped_edge, foreign_object, discoloration, wrong_part], novel_rate: 0.4 }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 actuation: { window_ms: 100 }
 http: { enabled: false }
