@@ -11,7 +11,8 @@ DIR/truth.json holding each part's frame, type, class and bounding box.
 The same options always give the same pixels.
 
 Novel defects (--novel) are kinds no model is trained on, for measuring what
-a station ships when it meets a defect nobody photographed: ${NOVEL_DEFECTS.join(", ")}.
+a station ships when it meets a defect nobody photographed:
+  ${NOVEL_DEFECTS.join(", ")}
 They carry "novel": true in truth.json; none are drawn unless asked for.
 
 Options:
