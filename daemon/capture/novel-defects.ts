@@ -8,11 +8,15 @@ import type { NovelDefect } from "./novel-kinds.js";
  * coloured foreign object, a tinted patch of finish, the wrong part.
  */
 
-/** The part as the line drew it, in part coordinates, and how they map to the frame. */
-export interface DrawnPart {
+/** A part's shape in part coordinates: outline, hole centres, hole radius. */
+export interface PartGeometry {
   outline: Pt[];
   holes: Pt[];
   holeR: number;
+}
+
+/** The part as the line drew it, in part coordinates, and how they map to the frame. */
+export interface DrawnPart extends PartGeometry {
   size: number;
   /** Grey level of the part before lighting. */
   shade: number;
@@ -42,12 +46,6 @@ export function wrongPart(partType: string, g: PartGeometry, toFrame: (p: Pt) =>
   // Rotated, a hole's square extent is no longer axis-aligned: box all four corners.
   const corners = g.holes.flatMap(([x, y]): Pt[] => [[x - holeR, y - holeR], [x + holeR, y - holeR], [x - holeR, y + holeR], [x + holeR, y + holeR]]);
   return { outline: g.outline, holes: g.holes, holeR, box: bbox(corners.map(toFrame), EDGE_PAD) };
-}
-
-export interface PartGeometry {
-  outline: Pt[];
-  holes: Pt[];
-  holeR: number;
 }
 
 /** Draws `kind` on `img` (before lighting and noise) and returns the box of every pixel it changed. */
