@@ -5,6 +5,8 @@ export interface GroundTruth {
   defect: string | null;
   /** Defect bounding box in frame pixels [x, y, w, h]. */
   box?: [number, number, number, number];
+  /** Set on a defect kind no model was trained on (the synthetic line's novel defects). */
+  novel?: true;
 }
 
 /** One captured image: packed BGR, 8 bits per channel, rows of width*3 bytes. */

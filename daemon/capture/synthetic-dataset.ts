@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { extname, join, relative, resolve } from "node:path";
 import { cv } from "../vision/opencv.js";
 import { EdgeError } from "../util/errors.js";
-import { renderPart } from "./synthetic-line.js";
+import { renderPart, type LineSettings } from "./synthetic-line.js";
+import type { NovelDefect } from "./novel-kinds.js";
 import { toTruthPart, type TruthFile } from "./truth-file.js";
 
 export interface DatasetOptions {
@@ -10,6 +11,10 @@ export interface DatasetOptions {
   parts: number;
   seed: number;
   defectRate: number;
+  /** Novel (never trained) defect kinds to draw, for evaluation sets; none by default. */
+  novelDefects?: readonly NovelDefect[];
+  /** Share of parts with a novel defect when novelDefects is given. */
+  novelRate?: number;
   width: number;
   height: number;
   fps: number;
@@ -20,6 +25,9 @@ export interface DatasetOptions {
   /** Also write each frame as a lossless PNG under out/images/. */
   images: boolean;
 }
+
+/** The synthetic camera's default too (config/schema.ts). */
+export const DEFAULT_NOVEL_RATE = 0.1;
 
 const DEFAULT_FOURCC: Record<string, string> = { ".avi": "FFV1", ".mkv": "FFV1", ".mp4": "mp4v" };
 
@@ -39,6 +47,7 @@ export function writeSyntheticDataset(o: DatasetOptions): { truthFile: string; v
     if (fourcc.length !== 4) throw new EdgeError("E_SYNTH_VIDEO", `fourcc '${fourcc}' must be 4 characters`);
     writer = new cv.VideoWriter(videoPath, cv.VideoWriter.fourcc(fourcc), o.fps, new cv.Size(o.width, o.height));
   }
+  const novel = o.novelDefects && o.novelDefects.length > 0 ? { kinds: o.novelDefects, rate: o.novelRate ?? DEFAULT_NOVEL_RATE } : undefined;
   const imagesDir = o.images ? join(out, "images") : null;
   if (imagesDir) mkdirSync(imagesDir, { recursive: true });
 
@@ -46,13 +55,15 @@ export function writeSyntheticDataset(o: DatasetOptions): { truthFile: string; v
     generator: "edge-inspect synth",
     seed: o.seed,
     defect_rate: o.defectRate,
+    ...(novel ? { novel_defects: [...novel.kinds], novel_rate: novel.rate } : {}),
     width: o.width,
     height: o.height,
     fps: o.fps,
     video: videoPath ? relative(out, videoPath) : null,
     parts: [],
   };
-  const settings = { width: o.width, height: o.height, seed: o.seed, defectRate: o.defectRate };
+  const settings: LineSettings = { width: o.width, height: o.height, seed: o.seed, defectRate: o.defectRate };
+  if (novel) settings.novel = novel;
   for (let i = 0; i < o.parts; i++) {
     const { image, truth: t } = renderPart(settings, i);
     writer?.write(image);

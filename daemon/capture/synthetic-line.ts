@@ -1,6 +1,9 @@
 import { cv, replaceMat, type Mat } from "../vision/opencv.js";
 import { seededRandom } from "../util/random.js";
 import type { GroundTruth } from "./camera.js";
+import { drawNovelDefect, wrongPart } from "./novel-defects.js";
+import type { NovelDefect } from "./novel-kinds.js";
+import { bbox, clipBox, gray, inPolygon, pt, type Box, type Pt } from "./part-geometry.js";
 
 export const PART_TYPES = ["plate", "disc", "bracket"] as const;
 export const DEFECT_CLASSES = ["scratch", "crack", "stain", "missing_hole"] as const;
@@ -12,18 +15,29 @@ export interface LineSettings {
   seed: number;
   /** Share of parts with a defect, 0..1. */
   defectRate: number;
+  /** Defects no model is trained on, for evaluation; none unless given. */
+  novel?: NovelSettings;
 }
 
-type Pt = [number, number];
+export interface NovelSettings {
+  kinds: readonly NovelDefect[];
+  /** Share of parts with a novel defect, 0..1, drawn before (and instead of) the trained defects. */
+  rate: number;
+}
 
 /**
  * Renders part number `index` of a synthetic line: a part on a belt, drawn
  * with OpenCV, with position, rotation, lighting, noise and blur varied, and
  * a defect at `defectRate`. The same seed and index always give the same
- * pixels and the same ground truth.
+ * pixels and the same ground truth. Novel defects draw on a random stream of
+ * their own: a novel part is the good part of the same seed and index plus
+ * the novel change, and every other part keeps its pixels.
  */
 export function renderPart(s: LineSettings, index: number): { image: Mat; truth: GroundTruth } {
   const rnd = seededRandom((s.seed * 2654435761 + index * 40503) >>> 0);
+  const novelRnd = seededRandom((Math.imul(s.seed + 1, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35) ^ 0x6e6f76) >>> 0);
+  const kinds = s.novel?.kinds ?? [];
+  const novel: NovelDefect | null = kinds.length > 0 && novelRnd() < s.novel!.rate ? kinds[Math.floor(novelRnd() * kinds.length)]! : null;
   const { width: w, height: h } = s;
   const scale = Math.min(w, h) / 480;
 
@@ -76,23 +90,24 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
       break;
   }
 
+  let box: Box | undefined;
+  if (novel === "wrong_part") ({ outline, holes, holeR, box } = wrongPart(partType, { outline, holes, holeR }, rot));
   img.drawFillPoly([outline.map(rot).map(pt)], colour, cv.LINE_AA);
 
-  const defective = rnd() < s.defectRate;
+  const defective = rnd() < s.defectRate && novel === null;
   const defect: DefectClass | null = defective ? DEFECT_CLASSES[Math.floor(rnd() * DEFECT_CLASSES.length)]! : null;
   const missing = defect === "missing_hole" ? Math.floor(rnd() * holes.length) : -1;
   holes.forEach((hp, i) => {
     if (i !== missing) img.drawCircle(pt(rot(hp)), Math.round(holeR), gray(belt), -1, cv.LINE_AA);
   });
 
-  let box: [number, number, number, number] | undefined;
-  const inside = (): Pt => {
+  const inside = (r: () => number = rnd): Pt => {
     // A point on the part away from the holes and its edges, in part
     // coordinates: the box sampled covers the bracket's cut-out too, and a
     // defect drawn there lies on the belt while the truth calls the part defective.
     const m = size * 0.12;
     for (;;) {
-      const p: Pt = [(rnd() - 0.5) * size * 1.0, (rnd() - 0.5) * size * 0.6];
+      const p: Pt = [(r() - 0.5) * size * 1.0, (r() - 0.5) * size * 0.6];
       const onPart = ([[0, 0], [m, 0], [-m, 0], [0, m], [0, -m]] as Pt[]).every((d) => inPolygon([p[0] + d[0], p[1] + d[1]], outline));
       if (onPart && holes.every((hp) => Math.hypot(hp[0] - p[0], hp[1] - p[1]) > holeR * 2.2)) return p;
     }
@@ -139,6 +154,9 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
     case null:
       break;
   }
+  if (novel && novel !== "wrong_part") {
+    box = drawNovelDefect(img, novel, { outline, holes, holeR, size, shade, belt, toFrame: rot, pointOnPart: () => inside(novelRnd) }, novelRnd);
+  }
 
   // Lighting gradient, sensor noise and focus blur.
   const gain = 0.85 + rnd() * 0.3;
@@ -148,44 +166,10 @@ export function renderPart(s: LineSettings, index: number): { image: Mat; truth:
   const k = 1 + 2 * Math.floor(rnd() * 2);
   if (k > 1) out = replaceMat(out, out.gaussianBlur(new cv.Size(k, k), 0));
 
-  const truth: GroundTruth = { partType, defect };
+  const truth: GroundTruth = { partType, defect: novel ?? defect };
+  if (novel) truth.novel = true;
   if (box) truth.box = clipBox(box, w, h);
   return { image: out, truth };
-}
-
-/** Even-odd ray casting: is `p` inside the closed polygon `poly`? */
-function inPolygon(p: Pt, poly: Pt[]): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-
-function pt(p: Pt) {
-  return new cv.Point2(Math.round(p[0]), Math.round(p[1]));
-}
-
-function gray(v: number) {
-  return new cv.Vec3(v, v, v);
-}
-
-function bbox(pts: Pt[], pad: number): [number, number, number, number] {
-  const xs = pts.map((p) => p[0]);
-  const ys = pts.map((p) => p[1]);
-  const x0 = Math.floor(Math.min(...xs) - pad);
-  const y0 = Math.floor(Math.min(...ys) - pad);
-  return [x0, y0, Math.ceil(Math.max(...xs) + pad) - x0, Math.ceil(Math.max(...ys) + pad) - y0];
-}
-
-function clipBox(b: [number, number, number, number], w: number, h: number): [number, number, number, number] {
-  const x0 = Math.max(0, b[0]);
-  const y0 = Math.max(0, b[1]);
-  const x1 = Math.min(w, b[0] + b[2]);
-  const y1 = Math.min(h, b[1] + b[3]);
-  return [x0, y0, Math.max(0, x1 - x0), Math.max(0, y1 - y0)];
 }
 
 const NOISE_MID = 128;

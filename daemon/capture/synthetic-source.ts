@@ -15,8 +15,8 @@ export class SyntheticSource implements FrameSource {
   }
 
   read(): SourceFrame {
-    const { width, height, seed, defect_rate: defectRate } = this.c;
-    return renderPart({ width, height, seed, defectRate }, this.index++);
+    const { width, height, seed, defect_rate: defectRate, novel_defects: kinds, novel_rate: rate } = this.c;
+    return renderPart({ width, height, seed, defectRate, novel: { kinds, rate } }, this.index++);
   }
 
   close(): void {}

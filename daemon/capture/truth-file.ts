@@ -6,7 +6,8 @@ import type { GroundTruth } from "./camera.js";
 /**
  * truth.json, as `edge-inspect synth` writes it: one entry per part, in frame
  * order. `class` is the defect class or "ok"; `bbox` is [x, y, w, h] in frame
- * pixels, null for a good part.
+ * pixels, null for a good part; `novel: true` marks a defect kind no model
+ * was trained on (see capture/novel-defects.ts).
  */
 const truthPart = z
   .object({
@@ -15,6 +16,7 @@ const truthPart = z
     part_type: z.string(),
     class: z.string(),
     bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]).nullable(),
+    novel: z.literal(true).optional(),
   })
   .strict();
 
@@ -23,6 +25,9 @@ export const truthFileSchema = z
     generator: z.literal("edge-inspect synth"),
     seed: z.number().int(),
     defect_rate: z.number(),
+    /** Present when the line drew novel defects: which kinds, at what share of parts. */
+    novel_defects: z.array(z.string()).optional(),
+    novel_rate: z.number().optional(),
     width: z.number().int(),
     height: z.number().int(),
     fps: z.number(),
@@ -35,12 +40,15 @@ export type TruthFile = z.infer<typeof truthFileSchema>;
 export type TruthPart = TruthFile["parts"][number];
 
 export function toTruthPart(frame: number, file: string | null, t: GroundTruth): TruthPart {
-  return { frame, file, part_type: t.partType, class: t.defect ?? "ok", bbox: t.box ?? null };
+  const p: TruthPart = { frame, file, part_type: t.partType, class: t.defect ?? "ok", bbox: t.box ?? null };
+  if (t.novel) p.novel = true;
+  return p;
 }
 
 export function fromTruthPart(p: TruthPart): GroundTruth {
   const t: GroundTruth = { partType: p.part_type, defect: p.class === "ok" ? null : p.class };
   if (p.bbox) t.box = p.bbox;
+  if (p.novel) t.novel = true;
   return t;
 }
 

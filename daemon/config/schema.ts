@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NOVEL_DEFECTS } from "../capture/novel-kinds.js";
 import { COMMAND_NAMES } from "../publish/command-names.js";
 
 /**
@@ -79,6 +80,13 @@ const syntheticCamera = z
     fps: z.number().min(0.1).max(1000).default(20),
     seed: z.number().int().min(0).default(1),
     defect_rate: z.number().min(0).max(1).default(0.2),
+    /** Defect kinds no model was trained on, to measure escapes; none unless listed. */
+    novel_defects: z
+      .array(z.enum(NOVEL_DEFECTS))
+      .refine((k) => new Set(k).size === k.length, "lists a kind twice")
+      .default([]),
+    /** Share of parts with one of novel_defects, taken before the trained defects. */
+    novel_rate: z.number().min(0).max(1).default(0.1),
     ...cameraCommon,
   })
   .strict();

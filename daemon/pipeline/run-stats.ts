@@ -32,7 +32,19 @@ export interface Summary {
   /** Peak resident memory of the process, worker threads included. */
   peak_rss_mb: number;
   /** Judgements against the synthetic line's ground truth, when it has one. */
-  truth?: { parts: number; defective: number; caught: number; escaped: number; false_rejects: number };
+  truth?: TruthScores;
+}
+
+export interface TruthScores {
+  parts: number;
+  defective: number;
+  caught: number;
+  escaped: number;
+  false_rejects: number;
+  /** Part of `defective`: kinds no model was trained on (the line's novel defects). */
+  novel_defective: number;
+  /** Part of `escaped`: novel defective parts shipped as good. */
+  novel_escaped: number;
 }
 
 /** Trigger-to-verdict latency, CPU and memory since the previous progress report. */
@@ -53,7 +65,7 @@ export class RunStats {
   private window = { latency: new Latency(), startMs: Date.now(), cpu: process.cpuUsage() };
   private readonly started = Date.now();
   private readonly cpuAtStart = process.cpuUsage();
-  private truth = { parts: 0, defective: 0, caught: 0, escaped: 0, false_rejects: 0 };
+  private truth: TruthScores = { parts: 0, defective: 0, caught: 0, escaped: 0, false_rejects: 0, novel_defective: 0, novel_escaped: 0 };
 
   constructor() {
     this.lag.enable();
@@ -78,6 +90,10 @@ export class RunStats {
       if (defective && rejected) t.caught++;
       if (defective && !rejected) t.escaped++;
       if (!defective && rejected) t.false_rejects++;
+      if (defective && p.truth.novel) {
+        t.novel_defective++;
+        if (!rejected) t.novel_escaped++;
+      }
     }
   }
 
@@ -141,7 +157,8 @@ export function formatSummary(s: Summary): string {
   ];
   if (s.truth) {
     const t = s.truth;
-    lines.push(`against ground truth: ${t.defective} defective of ${t.parts}, caught ${t.caught}, escaped ${t.escaped}, false rejects ${t.false_rejects}`);
+    const novel = t.novel_defective > 0 ? ` (novel defects ${t.novel_defective}, of them shipped as ok ${t.novel_escaped})` : "";
+    lines.push(`against ground truth: ${t.defective} defective of ${t.parts}, caught ${t.caught}, escaped ${t.escaped}${novel}, false rejects ${t.false_rejects}`);
   }
   return lines.join("\n");
 }
