@@ -1,7 +1,7 @@
 import type { OutputLine, WorkerOutput } from "./gpio.js";
 import { attachSimulatedOutput } from "./simulated-gpio.js";
 import { openSysfsValueOutput } from "./sysfs-value-output.js";
-import { openGpiodOutput } from "./gpiod-gpio.js";
+import { openChardevOutput } from "./chardev-gpio.js";
 
 /** Opens, in the worker thread, an output the main thread prepared with Gpio.workerOutput(). */
 export function openWorkerOutput(w: WorkerOutput): OutputLine {
@@ -11,6 +11,6 @@ export function openWorkerOutput(w: WorkerOutput): OutputLine {
     case "sysfs":
       return openSysfsValueOutput(w);
     case "gpiod":
-      return openGpiodOutput(w);
+      return openChardevOutput(w);
   }
 }
