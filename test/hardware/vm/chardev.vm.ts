@@ -251,3 +251,46 @@ test("gpiod: a line name the chip does not have and a device that is not a GPIO 
     chip.remove();
   }
 });
+
+test("gpiod on gpio-sim: reject pulses the bin sensor confirms raise nothing, those it does not raise reject-unconfirmed", async () => {
+  const chip = SimChip.create("confirm", NAMES);
+  try {
+    const d = startDaemon(
+      config(chip, "  confirm: { input: { name: reject-seen, pin: reject-seen }, within_ms: 300 }\n").replace("defect_rate: 0.5", "defect_rate: 1"),
+    );
+    await d.waitFor(/READY/);
+    // The bin sensor: sees every other pulse on the reject line, 20 ms after it starts.
+    const reject = chip.line("reject");
+    const seen = chip.line("reject-seen");
+    let last = 0;
+    let pulsesSeen = 0;
+    let confirmed = 0;
+    const watcher = setInterval(() => {
+      const v = reject.value();
+      if (v === 1 && last === 0) {
+        if (pulsesSeen++ % 2 === 0) {
+          confirmed++;
+          setTimeout(() => {
+            seen.pull(true);
+            setTimeout(() => seen.pull(false), 20);
+          }, 20);
+        }
+      }
+      last = v;
+    }, 2);
+    const N = 8;
+    await edges(chip.line("photo-eye"), N, 300, 30);
+    await sleep(TRAVEL_MS + WINDOW_MS + 1500);
+    clearInterval(watcher);
+    d.child.kill("SIGTERM");
+    const exit = await d.exited;
+    assert.equal(exit.code, 0, d.output().slice(-3000));
+    const s = d.summary();
+    assert.equal(s.triggered, N);
+    assert.equal(pulsesSeen, s.rejected, JSON.stringify(s));
+    const alarms = (d.output().match(/no confirmation from 'reject'/g) ?? []).length;
+    assert.equal(alarms, pulsesSeen - confirmed, `${alarms} alarms for ${pulsesSeen} pulses, ${confirmed} confirmed`);
+  } finally {
+    chip.remove();
+  }
+});
