@@ -3,7 +3,8 @@
 # gpio-sim loaded: every in-VM test file, one at a time (they share the kernel's
 # devices), events to /tmp/results/events.jsonl.
 cd "$EDGE_HW_REPO" || exit 2
-set -- dist/test/hardware/vm/*.vm.js
+# EDGE_HW_ONLY=NAME: only the files whose name contains NAME (by hand, while working on one).
+set -- dist/test/hardware/vm/*${EDGE_HW_ONLY:-}*.vm.js
 exec node --test --test-concurrency=1 --test-timeout=600000 \
   --test-reporter=./dist/test/hardware/vm/jsonl-reporter.js --test-reporter-destination=/tmp/results/events.jsonl \
   --test-reporter=spec --test-reporter-destination=stdout "$@"

@@ -36,10 +36,11 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
 
 test("hardware lane: the drivers against real kernel devices in a VM", { timeout: 30 * 60_000 }, async (t) => {
   const results = mkdtempSync(join(tmpdir(), "ei-hw-"));
-  const files = readdirSync(VM_TESTS).filter((f) => f.endsWith(".vm.js"));
+  const only = process.env.EDGE_HW_ONLY ?? "";
+  const files = readdirSync(VM_TESTS).filter((f) => f.endsWith(".vm.js") && f.includes(only));
   assert.ok(files.length > 0, `no in-VM tests under ${VM_TESTS}`);
   const entry = join(results, "in-vm.sh");
-  writeFileSync(entry, `EDGE_HW_REPO='${REPO}' exec sh '${join(REPO, "test/hardware/guest.sh")}'\n`);
+  writeFileSync(entry, `EDGE_HW_REPO='${REPO}' EDGE_HW_ONLY='${only}' exec sh '${join(REPO, "test/hardware/guest.sh")}'\n`);
   chmodSync(entry, 0o755);
   const t0 = Date.now();
   const vm = await run("bash", ["scripts/hardware/run-vm.sh", results, entry]);

@@ -12,8 +12,9 @@ export default async function* jsonl(source: AsyncIterable<TestEvent>): AsyncGen
   for await (const e of source) {
     if (e.type !== "test:pass" && e.type !== "test:fail") continue;
     const { name, nesting, file, skip, todo, details } = e.data;
-    const err = details?.error as { cause?: unknown; message?: string } | undefined;
-    const cause = err?.cause instanceof Error ? `${err.cause.stack ?? err.cause.message}` : err?.cause !== undefined ? String(err.cause) : err?.message;
+    const err = details?.error as { cause?: { stack?: string; message?: string }; message?: string } | undefined;
+    // Errors arrive deserialised from the test process: not instances of this realm's Error.
+    const cause = err?.cause?.stack ?? err?.cause?.message ?? (err?.cause !== undefined ? JSON.stringify(err.cause) : err?.message);
     yield JSON.stringify({ name, nesting, file, ok: e.type === "test:pass", skipped: Boolean(skip || todo), ms: details?.duration_ms, error: cause }) + "\n";
   }
 }
