@@ -13,7 +13,7 @@ import { startDaemon, THROW_ON_SIGUSR2 } from "./daemon.js";
 const NAMES = ["reject", "photo-eye", "encoder", "bin-full", "line-stop", "reject-seen", "spare6", "spare7"];
 const TRAVEL_MS = 400;
 const WINDOW_MS = 150;
-const PULSE_MS = 30;
+const PULSE_MS = 80;
 const LATE_MS = 80;
 
 function config(chip: SimChip, extra = ""): string {
@@ -81,12 +81,12 @@ test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pu
   t.after(() => chip.remove());
   // line-stop pulled up: once released by the daemon the sim line reads 1, so a 0 before that is the daemon's safe level.
   chip.line("line-stop").pull(true);
-  const sampler = new Sampler(["reject", "line-stop"].map((n) => chip.line(n)));
+  const sampler = await Sampler.start(["reject", "line-stop"].map((n) => chip.line(n)));
   const d = startDaemon(config(chip, "  confirm: { input: { name: reject-seen, pin: reject-seen }, within_ms: 300 }\n"));
   await d.waitFor(/READY/);
   const sensor = binSensor(chip.line("reject"), chip.line("reject-seen"));
-  const N = 16;
-  const triggers = await edges(chip.line("photo-eye"), N, 160, 30);
+  const N = 12;
+  const triggers = await edges(chip.line("photo-eye"), N, 300, 30);
   await sleep(TRAVEL_MS + WINDOW_MS + 1000);
   const bin = sensor.stop();
   const fullAt = chip.line("bin-full").pull(true);
@@ -154,7 +154,7 @@ test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pu
 test("gpiod on gpio-sim: the encoder's edges are counted and place the reject pulse at the part's travel", async () => {
   const chip = SimChip.create("enc", NAMES);
   try {
-    const sampler = new Sampler([chip.line("reject")]);
+    const sampler = await Sampler.start([chip.line("reject")]);
     const COUNTS = 60;
     const d = startDaemon(
       config(chip, `  tracking: { type: encoder, input: { name: encoder, pin: encoder }, counts_per_mm: 1, travel_mm: ${COUNTS}, decision_margin_mm: 10, window_mm: 20 }`).replace(
@@ -170,10 +170,10 @@ test("gpiod on gpio-sim: the encoder's edges are counted and place the reject pu
     for (let i = 0; i < 3 * COUNTS; i++) {
       if (i % COUNTS === 5) trigTimes.push(trig.pull(true));
       encTimes.push(enc.pull(true));
-      await sleep(4);
+      await sleep(10);
       enc.pull(false);
       if (i % COUNTS === 5) trig.pull(false);
-      await sleep(4);
+      await sleep(10);
     }
     await sleep(1000);
     d.child.kill("SIGTERM");
@@ -210,7 +210,7 @@ test("gpiod on gpio-sim: outputs safe after a second signal, a failed start and 
   }
 
   await t.test("second signal: exit at once, outputs safe", async () => {
-    const sampler = new Sampler([chip.line("line-stop")]);
+    const sampler = await Sampler.start([chip.line("line-stop")]);
     const d = startDaemon(cfg.replace(`travel_ms: ${TRAVEL_MS}`, "travel_ms: 20000"));
     await d.waitFor(/READY/);
     await edges(chip.line("photo-eye"), 2, 100, 20);
@@ -225,7 +225,7 @@ test("gpiod on gpio-sim: outputs safe after a second signal, a failed start and 
   });
 
   await t.test("failed start: outputs safe, a clear error, exit 1", async () => {
-    const sampler = new Sampler([chip.line("line-stop")]);
+    const sampler = await Sampler.start([chip.line("line-stop")]);
     const d = startDaemon(cfg.replace("camera: { type: synthetic, width: 160, height: 120, fps: 30, seed: 3, defect_rate: 0.5 }", "camera: { type: v4l2, device: /dev/video63 }"));
     const at = nowMs();
     const exit = await d.exited;
@@ -236,7 +236,7 @@ test("gpiod on gpio-sim: outputs safe after a second signal, a failed start and 
   });
 
   await t.test("uncaught exception: outputs safe, exit 1", async () => {
-    const sampler = new Sampler([chip.line("line-stop")]);
+    const sampler = await Sampler.start([chip.line("line-stop")]);
     const d = startDaemon(cfg, { preload: THROW_ON_SIGUSR2 });
     await d.waitFor(/READY/);
     const at = nowMs();

@@ -14,7 +14,7 @@ export default async function* jsonl(source: AsyncIterable<TestEvent>): AsyncGen
     const { name, nesting, file, skip, todo, details } = e.data;
     const err = details?.error as { cause?: { stack?: string; message?: string }; message?: string } | undefined;
     // Errors arrive deserialised from the test process: not instances of this realm's Error.
-    const cause = err?.cause?.stack ?? err?.cause?.message ?? (err?.cause !== undefined ? JSON.stringify(err.cause) : err?.message);
+    const cause = err?.cause?.stack ?? err?.cause?.message ?? (err?.cause !== undefined ? `${JSON.stringify(err.cause)} ${String(err.cause)}` : err?.message);
     yield JSON.stringify({ name, nesting, file, ok: e.type === "test:pass", skipped: Boolean(skip || todo), ms: details?.duration_ms, error: cause }) + "\n";
   }
 }

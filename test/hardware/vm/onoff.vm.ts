@@ -8,7 +8,7 @@ import { startDaemon } from "./daemon.js";
 // The daemon with `gpio.type: onoff` (sysfs, /sys/class/gpio) on a gpio-sim
 // chip: real edges through epoll, which a tmpfs tree cannot give. sysfs
 // numbers are dynamic, so pins are the chip's base + offset.
-const PULSE_MS = 30;
+const PULSE_MS = 80;
 const COUNTS = 60;
 const PARTS = 4;
 
@@ -16,7 +16,7 @@ test("onoff on gpio-sim: photo-eye and encoder edges through sysfs; one part per
   const chip = SimChip.create("sysfs", ["reject", "photo-eye", "encoder"]);
   t.after(() => chip.remove());
   const base = chip.sysfsBase();
-  const sampler = new Sampler([chip.line("reject")]);
+  const sampler = await Sampler.start([chip.line("reject")]);
   const d = startDaemon(`line: { mode: triggered, travel_ms: 400, frame_tolerance_ms: 200, decision_margin_ms: 20 }
 trigger: { type: gpio, input: { name: photo-eye, pin: ${base + 1} }, edge: rising, debounce_ms: 2 }
 camera: { type: synthetic, width: 160, height: 120, fps: 30, seed: 4, defect_rate: 1 }
@@ -34,15 +34,15 @@ actuation:
   const eye = chip.line("photo-eye");
   const encTimes: number[] = [];
   const eyeTimes: number[] = [];
-  // The belt: an encoder edge every ~8 ms, a part every COUNTS counts.
+  // The belt: an encoder edge every ~20 ms, a part every COUNTS counts.
   for (let i = 0; i < (PARTS + 1) * COUNTS; i++) {
     const part = i % COUNTS === 5 && eyeTimes.length < PARTS;
     if (part) eyeTimes.push(eye.pull(true));
     encTimes.push(enc.pull(true));
-    await sleep(4);
+    await sleep(10);
     enc.pull(false);
     if (part) eye.pull(false);
-    await sleep(4);
+    await sleep(10);
   }
   await sleep(1000);
   d.child.kill("SIGTERM");

@@ -22,15 +22,26 @@ interface Job {
  */
 export class Sampler {
   private readonly stop = new SharedArrayBuffer(4);
-  private readonly worker: Worker;
   private readonly result: Promise<Level[]>;
+  private readonly ready: Promise<void>;
 
-  constructor(lines: Array<{ name: string; valuePath: string }>) {
-    this.worker = new Worker(fileURLToPath(import.meta.url), { workerData: { lines, stop: this.stop } satisfies Job });
-    this.result = new Promise((resolve, reject) => {
-      this.worker.once("message", (m: Level[]) => resolve(m));
-      this.worker.once("error", reject);
+  private constructor(lines: Array<{ name: string; valuePath: string }>) {
+    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { lines: lines.map(({ name, valuePath }) => ({ name, valuePath })), stop: this.stop } satisfies Job });
+    this.ready = new Promise((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.once("error", reject);
     });
+    this.result = new Promise((resolve, reject) => {
+      worker.on("message", (m: Level[] | "sampling") => m !== "sampling" && resolve(m));
+      worker.once("error", reject);
+    });
+  }
+
+  /** Resolves once the first values have been read: a worker takes a while to start in the VM. */
+  static async start(lines: Array<{ name: string; valuePath: string }>): Promise<Sampler> {
+    const s = new Sampler(lines);
+    await s.ready;
+    return s;
   }
 
   async finish(): Promise<Level[]> {
@@ -53,6 +64,7 @@ if (!isMainThread) {
   const last: Array<0 | 1 | undefined> = job.lines.map(() => undefined);
   const out: Level[] = [];
   const nap = new Int32Array(new SharedArrayBuffer(4));
+  let first = true;
   while (Atomics.load(stop, 0) === 0) {
     for (let i = 0; i < fds.length; i++) {
       readSync(fds[i]!, buf, 0, 4, 0);
@@ -62,6 +74,8 @@ if (!isMainThread) {
         out.push({ line: job.lines[i]!.name, value: v, tMs: nowMs() });
       }
     }
+    if (first) parentPort!.postMessage("sampling");
+    first = false;
     // 0.2 ms between rounds: fine enough for pulses of tens of ms, and leaves the VM's other CPU to the daemon.
     Atomics.wait(nap, 0, 0, 0.2);
   }
