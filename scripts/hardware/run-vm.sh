@@ -17,7 +17,7 @@ guest_init="$(readlink -f scripts/hardware/guest-init.sh)"
 timeout --kill-after=10 "${EDGE_HW_TIMEOUT_S:-1200}" qemu-system-x86_64 \
   -machine pc,accel=tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot -nic none \
   -kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
-  -append "console=ttyS0 quiet panic=-1 edge.init=$guest_init edge.cmd=/tmp/results/guest-cmd.sh edge.modules=$VM_MODULES edge.gpiosim=$VM_GPIO_SIM" \
+  -append "console=ttyS0 quiet panic=-1 mitigations=off edge.init=$guest_init edge.cmd=/tmp/results/guest-cmd.sh edge.modules=$VM_MODULES edge.gpiosim=$VM_GPIO_SIM" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$results",mount_tag=results,security_model=none,multidevs=remap \
   > "$results/console.log" 2>&1 || true

@@ -60,7 +60,7 @@ export function startDaemon(config: string, opts: { preload?: string; args?: str
     child,
     output: () => out,
     exited,
-    waitFor: (re, timeoutMs = 120_000) =>
+    waitFor: (re, timeoutMs = 600_000) =>
       new Promise((resolve, reject) => {
         const t0 = Date.now();
         const poll = setInterval(() => {
