@@ -29,7 +29,7 @@ if (files.length === 0) {
 const lane = files.filter((f) => f.includes("/hardware/"));
 const rest = files.filter((f) => !lane.includes(f));
 let status = 0;
-for (const [group, timeout] of [[rest, 180000], [lane, 1800000]]) {
+for (const [group, timeout] of [[rest, 180000], [lane, 3000000]]) {
   if (group.length === 0) continue;
   const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", `--test-timeout=${timeout}`, "--test-force-exit", "--test-reporter=spec", ...group], { stdio: "inherit" });
   if (r.status !== 0) status = r.status ?? 1;

@@ -4,7 +4,7 @@
 #   scripts/hardware/run-vm.sh RESULTS_DIR GUEST_SCRIPT
 # RESULTS_DIR is the guest's /tmp/results (read-write). Exits with the guest
 # script's exit code, or 124 if the guest did not finish within
-# $EDGE_HW_TIMEOUT_S seconds (default 1200).
+# $EDGE_HW_TIMEOUT_S seconds (default 2700).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 results="$(readlink -f "$1")"
@@ -14,7 +14,7 @@ rm -f "$results/exit-code"
 # The guest's /tmp is its own tmpfs: the script goes where the guest mounts the results.
 cp "$guest_cmd" "$results/guest-cmd.sh"
 guest_init="$(readlink -f scripts/hardware/guest-init.sh)"
-timeout --kill-after=10 "${EDGE_HW_TIMEOUT_S:-1200}" qemu-system-x86_64 \
+timeout --kill-after=10 "${EDGE_HW_TIMEOUT_S:-2700}" qemu-system-x86_64 \
   -machine pc,accel=tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot -nic none \
   -kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
   -append "console=ttyS0 quiet panic=-1 mitigations=off edge.init=$guest_init edge.cmd=/tmp/results/guest-cmd.sh edge.modules=$VM_MODULES edge.gpiosim=$VM_GPIO_SIM" \

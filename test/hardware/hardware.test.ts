@@ -34,7 +34,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
   });
 }
 
-test("hardware lane: the drivers against real kernel devices in a VM", { timeout: 30 * 60_000 }, async (t) => {
+test("hardware lane: the drivers against real kernel devices in a VM", { timeout: 50 * 60_000 }, async (t) => {
   const results = mkdtempSync(join(tmpdir(), "ei-hw-"));
   const only = process.env.EDGE_HW_ONLY ?? "";
   const files = readdirSync(VM_TESTS).filter((f) => f.endsWith(".vm.js") && f.includes(only));
