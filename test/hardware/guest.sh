@@ -5,6 +5,6 @@
 cd "$EDGE_HW_REPO" || exit 2
 # EDGE_HW_ONLY=NAME: only the files whose name contains NAME (by hand, while working on one).
 set -- dist/test/hardware/vm/*${EDGE_HW_ONLY:-}*.vm.js
-exec node --test --test-concurrency=1 --test-timeout=600000 \
+exec node --test --test-concurrency=1 --test-timeout=2400000 \
   --test-reporter=./dist/test/hardware/vm/jsonl-reporter.js --test-reporter-destination=/tmp/results/events.jsonl \
   --test-reporter=spec --test-reporter-destination=stdout "$@"

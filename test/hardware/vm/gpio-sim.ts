@@ -78,6 +78,12 @@ export class SimChip {
     throw new Error(`chip ${this.label} is not in /sys/class/gpio`);
   }
 
+  /** Global gpio number → line name, as the kernel's GPIO tracepoints number lines. */
+  numbers(): Map<number, string> {
+    const base = this.sysfsBase();
+    return new Map(this.lines.map((l) => [base + l.offset, l.name]));
+  }
+
   remove(): void {
     writeFileSync(join(this.dir, "live"), "0");
     for (const d of readdirSync(join(this.dir, "bank0")).filter((x) => x.startsWith("line"))) rmdirSync(join(this.dir, "bank0", d));

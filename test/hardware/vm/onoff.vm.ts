@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { nowMs, sleep } from "../../../daemon/util/clock.js";
+import { sleep } from "../../../daemon/util/clock.js";
 import { SimChip } from "./gpio-sim.js";
-import { Sampler, intervals } from "./sampler.js";
+import { GpioTrace, pulses } from "./gpio-trace.js";
 import { startDaemon } from "./daemon.js";
 
 // The daemon with `gpio.type: onoff` (sysfs, /sys/class/gpio) on a gpio-sim
@@ -10,16 +10,16 @@ import { startDaemon } from "./daemon.js";
 // numbers are dynamic, so pins are the chip's base + offset.
 const PULSE_MS = 80;
 const COUNTS = 60;
-const PARTS = 4;
+const PARTS = 3;
 
 test("onoff on gpio-sim: photo-eye and encoder edges through sysfs; one part per photo-eye edge, each reject pulse at the part's encoder travel", async (t) => {
   const chip = SimChip.create("sysfs", ["reject", "photo-eye", "encoder"]);
   t.after(() => chip.remove());
   const base = chip.sysfsBase();
-  const sampler = await Sampler.start([chip.line("reject")]);
-  const d = startDaemon(`line: { mode: triggered, travel_ms: 400, frame_tolerance_ms: 200, decision_margin_ms: 20 }
+  const trace = GpioTrace.start(chip.numbers());
+  const d = startDaemon(`line: { mode: triggered, travel_ms: 1500, frame_tolerance_ms: 300, decision_margin_ms: 20 }
 trigger: { type: gpio, input: { name: photo-eye, pin: ${base + 1} }, edge: rising, debounce_ms: 2 }
-camera: { type: synthetic, width: 160, height: 120, fps: 30, seed: 4, defect_rate: 1 }
+camera: { type: synthetic, width: 160, height: 120, fps: 10, seed: 4, defect_rate: 1 }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 http: { enabled: false }
 actuation:
@@ -34,9 +34,9 @@ actuation:
   const eye = chip.line("photo-eye");
   const encTimes: number[] = [];
   const eyeTimes: number[] = [];
-  // The belt: an encoder edge every ~20 ms, a part every COUNTS counts.
-  for (let i = 0; i < (PARTS + 1) * COUNTS; i++) {
-    const part = i % COUNTS === 5 && eyeTimes.length < PARTS;
+  // The belt: an encoder edge every ~20 ms, a part every 1.5 travels (a pulse is never due at a trigger).
+  for (let i = 0; i < PARTS * 90 + COUNTS; i++) {
+    const part = i % 90 === 5 && eyeTimes.length < PARTS;
     if (part) eyeTimes.push(eye.pull(true));
     encTimes.push(enc.pull(true));
     await sleep(10);
@@ -47,7 +47,7 @@ actuation:
   await sleep(1000);
   d.child.kill("SIGTERM");
   const exit = await d.exited;
-  const levels = await sampler.finish();
+  const levels = trace.stop();
   assert.equal(exit.code, 0, d.output().slice(-3000));
   const s = d.summary();
 
@@ -58,14 +58,14 @@ actuation:
   });
 
   await t.test("every rejected part's pulse came after its travel in encoder counts, of its width", () => {
-    const p = intervals(levels, "reject", nowMs()).filter((i) => i.value === 1);
-    assert.equal(p.length, s.rejected, JSON.stringify({ p, s }));
-    assert.ok(p.length >= PARTS - 1, JSON.stringify(s));
-    for (const x of p) {
-      const t0 = eyeTimes.filter((tt) => tt < x.from).at(-1)!;
-      const counted = encTimes.filter((e) => e > t0 && e <= x.from).length;
-      assert.ok(counted >= COUNTS - 12 && counted <= COUNTS + 25, `pulse after ${counted} counts (travel ${COUNTS})`);
-      assert.ok(x.to - x.from >= PULSE_MS / 2 && x.to - x.from <= PULSE_MS + 80, `pulse ${(x.to - x.from).toFixed(1)} ms wide`);
-    }
+    const p = pulses(levels, "reject");
+    assert.equal(s.rejected, PARTS, JSON.stringify(s));
+    assert.equal(p.length, PARTS, JSON.stringify({ p, s }));
+    p.forEach((x, k) => {
+      // every part is rejected: the k-th pulse is the k-th part's
+      const counted = encTimes.filter((e) => e > eyeTimes[k]! && e <= x.on).length;
+      assert.ok(counted >= COUNTS - 10 && counted <= COUNTS + 25, `part ${k}: pulse after ${counted} counts (travel ${COUNTS})`);
+      assert.ok(x.off - x.on >= PULSE_MS - 5 && x.off - x.on <= PULSE_MS + 450, `part ${k}: pulse ${(x.off - x.on).toFixed(1)} ms wide`);
+    });
   });
 });
