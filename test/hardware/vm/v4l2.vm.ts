@@ -57,10 +57,10 @@ test("v4l2 on vivid: opened by path and by index, YUYV and UYVY negotiated, fram
 
 test("v4l2 on vivid: what the driver refuses (MJPG, a size it lacks) is logged by name, and the daemon judges the frames it gave with the demo model", async () => {
   await loadVivid();
-  const d = startDaemon(`camera: { type: v4l2, device: /dev/video0, fourcc: MJPG, width: 1000, height: 700 }
+  const d = startDaemon(`camera: { type: v4l2, device: /dev/video0, fourcc: MJPG, width: 1000, height: 700, fps: 5 }
 engine: { type: onnx, package: ${process.cwd()}/models/defect-demo, variant: int8, threads: { intra_op: 1 }, providers: [cpu] }
 http: { enabled: false }
-line: { travel_ms: 1500, decision_margin_ms: 50 }
+line: { travel_ms: 3000, decision_margin_ms: 50 }
 `, { args: ["--max-parts", "20"] });
   const exit = await d.exited;
   assert.equal(exit.code, 0, d.output().slice(-3000));
@@ -78,9 +78,9 @@ test("v4l2 on vivid: unplugged mid-run, parts fail safe as no-frame, the camera 
   await loadVivid();
   const chip = SimChip.create("cam", ["reject", "photo-eye"]);
   t.after(() => chip.remove());
-  const d = startDaemon(`line: { mode: triggered, travel_ms: 600, frame_tolerance_ms: 150, decision_margin_ms: 20 }
+  const d = startDaemon(`line: { mode: triggered, travel_ms: 3000, frame_tolerance_ms: 500, decision_margin_ms: 20 }
 trigger: { type: gpio, input: { name: photo-eye, pin: photo-eye }, edge: rising, debounce_ms: 2 }
-camera: { type: v4l2, device: /dev/video0, fourcc: YUYV, width: 320, height: 180, stall_ms: 500, reconnect: { initial_ms: 200, max_ms: 1000 } }
+camera: { type: v4l2, device: /dev/video0, fourcc: YUYV, width: 320, height: 180, fps: 10, stall_ms: 1500, reconnect: { initial_ms: 200, max_ms: 1000 } }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 http: { enabled: false }
 actuation:
@@ -98,7 +98,7 @@ actuation:
       ts.push(eye.pull(true));
       await sleep(20);
       eye.pull(false);
-      await sleep(230);
+      await sleep(480);
     }
     return ts;
   };
@@ -114,7 +114,7 @@ actuation:
   await d.waitFor(new RegExp(`(camera open[\\s\\S]*){${opens + 1}}`), 60_000);
   await sleep(1000);
   const after = await drive(6);
-  await sleep(2000);
+  await sleep(4000);
   d.child.kill("SIGTERM");
   const exit = await d.exited;
   assert.equal(exit.code, 0, d.output().slice(-3000));
@@ -131,7 +131,7 @@ actuation:
 test("v4l2 on vivid: a device that is not a camera (vivid's video output) is a clear error", async () => {
   await loadVivid();
   const camera = newCamera({ type: "v4l2", device: "/dev/video1", open_timeout_ms: 300_000 });
-  await assert.rejects(camera.start(() => undefined), (e: Error & { code?: string }) => e.code === "E_CAMERA_OPEN" && /V4L2 device \/dev\/video1/.test(e.message));
+  await assert.rejects(camera.start(() => undefined), (e: Error & { code?: string }) => ["E_CAMERA_OPEN", "E_CAMERA_ENDED"].includes(e.code ?? "") && /V4L2 device \/dev\/video1/.test(e.message));
   await camera.stop();
   unloadVivid();
 });
