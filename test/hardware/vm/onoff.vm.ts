@@ -35,13 +35,14 @@ actuation:
   const encTimes: number[] = [];
   const eyeTimes: number[] = [];
   // The belt: an encoder edge every ~20 ms, a part every 1.5 travels (a pulse is never due at a trigger).
+  // The photo-eye stays covered for 40 counts: sysfs reports levels, not edges,
+  // so a pulse over before the starved loop reads it would be lost (a real limit of onoff).
   for (let i = 0; i < PARTS * 90 + COUNTS; i++) {
-    const part = i % 90 === 5 && eyeTimes.length < PARTS;
-    if (part) eyeTimes.push(eye.pull(true));
+    if (i % 90 === 5 && eyeTimes.length < PARTS) eyeTimes.push(eye.pull(true));
+    if (i % 90 === 45) eye.pull(false);
     encTimes.push(enc.pull(true));
     await sleep(10);
     enc.pull(false);
-    if (part) eye.pull(false);
     await sleep(10);
   }
   await sleep(1000);
