@@ -12,7 +12,7 @@ import { decideSettings, labelProblems } from "./decide/settings.js";
 import type { Gpio } from "./actuation/gpio.js";
 import { SimulatedGpio } from "./actuation/simulated-gpio.js";
 import { OnoffGpio } from "./actuation/onoff-gpio.js";
-import { GpiodGpio } from "./actuation/gpiod-gpio.js";
+import { ChardevGpio } from "./actuation/chardev-gpio.js";
 import { LineActuation, inputSpec } from "./actuation/line-actuation.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
@@ -554,7 +554,7 @@ function buildGpio(config: Config): Gpio {
     case "onoff":
       return new OnoffGpio();
     case "gpiod":
-      return new GpiodGpio(g.chip);
+      return new ChardevGpio(g.chip);
   }
 }
 

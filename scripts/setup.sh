@@ -29,7 +29,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # --- system packages -------------------------------------------------------
 # Debian / Raspberry Pi OS names. Jetson (JetPack) ships its own OpenCV: the
 # libopencv-dev check is skipped when pkg-config already finds opencv4.
-run_pkgs=(g++ make python3 pkg-config libgpiod-dev gpiod)
+run_pkgs=(g++ make python3 pkg-config)
 test_pkgs=(mosquitto chromium gstreamer1.0-plugins-base)
 # Training and quantization only (the daemon never needs Python): Debian's
 # CPU PyTorch and onnx, used through /usr/bin/python3.
@@ -94,4 +94,5 @@ fi
 # --- build -------------------------------------------------------------------
 bash native/no-gdal/build.sh
 bash native/reject-core/build.sh
+bash native/gpio-cdev/build.sh
 node_modules/.bin/tsc -p tsconfig.json

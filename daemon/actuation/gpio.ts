@@ -1,4 +1,4 @@
-/** A line on a chip: a sysfs number (onoff), a line offset or line name (libgpiod). */
+/** A line on a chip: a sysfs number (onoff), a line offset or line name (GPIO character device). */
 export type Pin = number | string;
 
 export interface LineSpec {
@@ -49,7 +49,13 @@ export interface InputLine {
 export type WorkerOutput =
   | { type: "simulated"; name: string; buffer: SharedArrayBuffer; index: number; activeLow: boolean; safe: boolean }
   | { type: "sysfs"; name: string; valuePath: string; safe: boolean }
-  | { type: "gpiod"; name: string; chip: string; pin: Pin; activeLow: boolean; initial: boolean; safe: boolean };
+  /**
+   * A GPIO character-device line request held by the main thread: `fd` is the
+   * line request's fd (process-wide), driven with GPIO_V2_LINE_SET_VALUES_IOCTL
+   * (mask 1: the request holds this one line, at `offset` on `chip`). Values
+   * are logical: the line was requested active-low when `activeLow` is set.
+   */
+  | { type: "gpiod"; name: string; chip: string; offset: number; fd: number; activeLow: boolean; safe: boolean };
 
 /**
  * A GPIO chip. safe() puts every output this thread can reach at its safe

@@ -5,7 +5,7 @@ import { EdgeError, errorMessage } from "../util/errors.js";
 export type CoreOutput =
   | { type: "simulated"; state: Int32Array; index: number; activeLow: boolean; safe: boolean }
   | { type: "sysfs"; valuePath: string; safe: boolean }
-  | { type: "gpiod"; chip: string; offset?: number; lineName?: string; activeLow: boolean; initial: boolean; safe: boolean };
+  | { type: "gpiod"; fd: number; safe: boolean };
 
 export interface CoreOptions {
   tracking: "time" | "encoder";

@@ -23,7 +23,7 @@ function coreOutput(w: WorkerOutput): CoreOutput {
     case "sysfs":
       return { type: "sysfs", valuePath: w.valuePath, safe: w.safe };
     case "gpiod":
-      return { type: "gpiod", chip: w.chip, ...(typeof w.pin === "number" ? { offset: w.pin } : { lineName: w.pin }), activeLow: w.activeLow, initial: w.initial, safe: w.safe };
+      return { type: "gpiod", fd: w.fd, safe: w.safe };
   }
 }
 

@@ -16,7 +16,9 @@ export const CONTROL = {
   consumed: 0,
   /** Set by the camera when the source went silent: close and reopen it. */
   reopen: 1,
-  slots: 2,
+  /** Set by the camera when it stops: close the source (releasing the device) and end. */
+  stop: 2,
+  slots: 3,
 } as const;
 
 /**

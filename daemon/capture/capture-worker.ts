@@ -40,7 +40,12 @@ async function run(): Promise<void> {
       const fps = ("fps" in config && config.fps) || info.fps || 25;
       // Open means frames flow: announced with the first one, so that the line
       // starts taking parts only once there is a frame to judge them by.
-      if ((await pump(source, 1000 / fps, () => post({ type: "open", info }))) === "end") {
+      const ended = await pump(source, 1000 / fps, () => post({ type: "open", info }));
+      if (ended === "stop") {
+        source.close();
+        return;
+      }
+      if (ended === "end") {
         source.close();
         post({ type: "end", drops });
         return;
@@ -49,17 +54,24 @@ async function run(): Promise<void> {
     } catch (err) {
       source?.close();
       const retryInMs = backoff.next();
+      if (stopping()) return;
       post({ type: "lost", code: errorCode(err), message: errorMessage(err), retryInMs, drops });
       await sleep(retryInMs);
+      if (stopping()) return;
     }
   }
 }
 
-/** Reads until the source ends ("end"), or the camera asks for a reopen ("reopen"); throws when it fails. */
-async function pump(source: FrameSource, period: number, onFirst: () => void): Promise<"end" | "reopen"> {
+function stopping(): boolean {
+  return Atomics.load(control, CONTROL.stop) !== 0;
+}
+
+/** Reads until the source ends ("end"), the camera asks for a reopen ("reopen") or stops ("stop"); throws when it fails. */
+async function pump(source: FrameSource, period: number, onFirst: () => void): Promise<"end" | "reopen" | "stop"> {
   let next = nowMs();
   let delivered = false;
   while (Atomics.load(control, CONTROL.reopen) === 0) {
+    if (stopping()) return "stop";
     if (paced) {
       const wait = next - nowMs();
       if (wait > 0) await sleep(wait);

@@ -113,11 +113,23 @@ export class OpenCvSource implements FrameSource {
     const set = (name: string, prop: number, value: number | undefined) => {
       if (value !== undefined && !cap.set(prop, value)) refused.push(name);
     };
+    // A driver takes the nearest format, size or rate it has and reports success:
+    // what it settled on is read back, and a difference counts as refused.
+    const settled = (name: string, prop: number, asked: number | undefined, same: (got: number) => boolean, show: (v: number) => string) => {
+      if (asked === undefined || refused.includes(name)) return;
+      const got = cap.get(prop);
+      if (!same(got)) refused.push(`${name} (asked ${show(asked)}, driver gave ${show(got)})`);
+    };
     // FOURCC first: the sizes and rates a driver offers depend on the pixel format.
-    set("fourcc", cv.CAP_PROP_FOURCC, c.fourcc ? cv.VideoWriter.fourcc(c.fourcc) : undefined);
+    const fourcc = c.fourcc ? cv.VideoWriter.fourcc(c.fourcc) : undefined;
+    set("fourcc", cv.CAP_PROP_FOURCC, fourcc);
     set("width", cv.CAP_PROP_FRAME_WIDTH, c.width);
     set("height", cv.CAP_PROP_FRAME_HEIGHT, c.height);
     set("fps", cv.CAP_PROP_FPS, c.fps);
+    settled("fourcc", cv.CAP_PROP_FOURCC, fourcc, (got) => got === fourcc, fourccText);
+    settled("width", cv.CAP_PROP_FRAME_WIDTH, c.width, (got) => got === c.width, String);
+    settled("height", cv.CAP_PROP_FRAME_HEIGHT, c.height, (got) => got === c.height, String);
+    settled("fps", cv.CAP_PROP_FPS, c.fps, (got) => Math.abs(got - c.fps!) < 0.5, String);
     // V4L2 takes manual exposure only with auto exposure off (1 = manual mode).
     if (c.exposure !== undefined) set("auto_exposure", cv.CAP_PROP_AUTO_EXPOSURE, 1);
     set("exposure", cv.CAP_PROP_EXPOSURE, c.exposure);
@@ -181,4 +193,9 @@ export class OpenCvSource implements FrameSource {
         return `video file ${c.path}`;
     }
   }
+}
+
+/** A FOURCC code as its four characters. */
+function fourccText(code: number): string {
+  return String.fromCharCode(code & 0xff, (code >> 8) & 0xff, (code >> 16) & 0xff, (code >>> 24) & 0xff);
 }

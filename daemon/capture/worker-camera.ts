@@ -1,11 +1,14 @@
 import { Worker } from "node:worker_threads";
 import type { CameraConfig } from "../config/schema.js";
-import { nowMs } from "../util/clock.js";
+import { nowMs, sleep } from "../util/clock.js";
 import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Camera, CameraFrame, CameraStats } from "./camera.js";
 import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
 import { FramePoolReader } from "./frame-pool.js";
+
+/** How long a stopping capture thread gets to close its source before it is terminated. */
+const STOP_GRACE_MS = 2000;
 
 /**
  * Any configured source, read in a capture thread of its own so that neither
@@ -92,6 +95,11 @@ export class WorkerCamera implements Camera {
     this.worker = undefined;
     if (w) {
       w.removeAllListeners("message");
+      // Asked first, so that the thread closes its source: a terminated thread
+      // runs no destructor, and a V4L2 device left streaming refuses the next opener.
+      Atomics.store(this.control!, CONTROL.stop, 1);
+      Atomics.notify(this.control!, CONTROL.consumed);
+      await Promise.race([new Promise((r) => w.once("exit", r)), sleep(STOP_GRACE_MS)]);
       await w.terminate();
     }
   }

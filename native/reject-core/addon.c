@@ -185,7 +185,7 @@ static addon_core *self(napi_env env, napi_callback_info info, size_t *argc, nap
 }
 
 static int open_output(napi_env env, addon_core *a, napi_value out, rc_line *line, char *err) {
-  char type[16] = "", path[256] = "", name[64] = "";
+  char type[16] = "", path[256] = "";
   int safe = get_bool(env, out, "safe");
   if (!get_string(env, out, "type", type, sizeof type)) {
     snprintf(err, ERR, "output without a type");
@@ -215,18 +215,13 @@ static int open_output(napi_env env, addon_core *a, napi_value out, rc_line *lin
     return rc_line_open_sysfs(line, path, safe, err, ERR);
   }
   if (strcmp(type, "gpiod") == 0) {
-    char chip[128] = "";
-    int offset = -1;
-    if (!get_string(env, out, "chip", chip, sizeof chip)) {
-      snprintf(err, ERR, "gpiod output needs chip");
+    int fd = -1;
+    if (!get_int(env, out, "fd", &fd) || fd < 0) {
+      snprintf(err, ERR, "gpiod output needs the line request's fd");
       return -1;
     }
-    if (!get_int(env, out, "offset", &offset) && !get_string(env, out, "lineName", name, sizeof name)) {
-      snprintf(err, ERR, "gpiod output needs offset or lineName");
-      return -1;
-    }
-    snprintf(path, sizeof path, "%s%s", chip[0] == '/' ? "" : "/dev/", chip);
-    return rc_line_open_cdev(line, path, offset, name, get_bool(env, out, "activeLow"), get_bool(env, out, "initial"), safe, err, ERR);
+    rc_line_cdev(line, fd, safe);
+    return 0;
   }
   snprintf(err, ERR, "unknown output type '%s'", type);
   return -1;

@@ -111,7 +111,7 @@ double rc_percentile(const uint64_t *hist, double max_ms, double p);
 
 /* lines.c */
 int rc_line_open_sysfs(rc_line *l, const char *path, int safe, char *err, size_t errlen);
-int rc_line_open_cdev(rc_line *l, const char *chip, int offset, const char *name, int active_low, int initial, int safe, char *err, size_t errlen);
+void rc_line_cdev(rc_line *l, int fd, int safe);
 void rc_line_simulated(rc_line *l, int32_t *shm, int index, int active_low, int safe);
 void rc_line_set(rc_line *l, int active);
 void rc_line_close(rc_line *l);

@@ -1,6 +1,6 @@
 /* The reject outputs as the core drives them: a sysfs value file, a GPIO
- * character-device line request (uAPI v2, no libgpiod: the same code on
- * libgpiod 1.6 and 2.x systems), or the simulated chip's shared edge log. */
+ * character-device line request (uAPI v2), or the simulated chip's shared
+ * edge log. */
 #include "core.h"
 
 #include <errno.h>
@@ -56,59 +56,12 @@ int rc_line_open_sysfs(rc_line *l, const char *path, int safe, char *err, size_t
   return 0;
 }
 
-static int find_line(int chip, const char *name, char *err, size_t errlen) {
-  struct gpiochip_info info;
-  if (ioctl(chip, GPIO_GET_CHIPINFO_IOCTL, &info) < 0) {
-    snprintf(err, errlen, "not a GPIO chip: %s", strerror(errno));
-    return -1;
-  }
-  for (unsigned i = 0; i < info.lines; i++) {
-    struct gpio_v2_line_info li;
-    memset(&li, 0, sizeof li);
-    li.offset = i;
-    if (ioctl(chip, GPIO_V2_GET_LINEINFO_IOCTL, &li) < 0) continue;
-    if (strncmp(li.name, name, sizeof li.name) == 0) return (int)i;
-  }
-  snprintf(err, errlen, "no line named '%s' on %s (%u lines)", name, info.label, info.lines);
-  return -1;
-}
-
-int rc_line_open_cdev(rc_line *l, const char *chip_path, int offset, const char *name, int active_low, int initial, int safe, char *err, size_t errlen) {
+void rc_line_cdev(rc_line *l, int fd, int safe) {
   memset(l, 0, sizeof *l);
   l->kind = RC_LINE_CDEV;
   l->safe = safe;
-  l->fd = -1;
-  int chip = open(chip_path, O_RDWR | O_CLOEXEC);
-  if (chip < 0) {
-    snprintf(err, errlen, "cannot open GPIO chip %s: %s", chip_path, strerror(errno));
-    return -1;
-  }
-  if (name && name[0]) {
-    offset = find_line(chip, name, err, errlen);
-    if (offset < 0) {
-      close(chip);
-      return -1;
-    }
-  }
-  struct gpio_v2_line_request req;
-  memset(&req, 0, sizeof req);
-  req.offsets[0] = (unsigned)offset;
-  req.num_lines = 1;
-  snprintf(req.consumer, sizeof req.consumer, "edge-inspect");
-  req.config.flags = GPIO_V2_LINE_FLAG_OUTPUT | (active_low ? GPIO_V2_LINE_FLAG_ACTIVE_LOW : 0);
-  req.config.num_attrs = 1;
-  req.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES;
-  req.config.attrs[0].attr.values = initial ? 1 : 0;
-  req.config.attrs[0].mask = 1;
-  if (ioctl(chip, GPIO_V2_GET_LINE_IOCTL, &req) < 0) {
-    int e = errno;
-    snprintf(err, errlen, "cannot request line %d on %s as output: %s%s", offset, chip_path, strerror(e), e == EBUSY ? " (held by another process: see gpioinfo)" : "");
-    close(chip);
-    return -1;
-  }
-  close(chip);
-  l->fd = req.fd;
-  return 0;
+  /* The main thread's driver (chardev-gpio.ts) holds the line request, active-low applied by the kernel: only the value is set here. */
+  l->fd = fd;
 }
 
 void rc_line_set(rc_line *l, int active) {
@@ -128,6 +81,7 @@ void rc_line_set(rc_line *l, int active) {
 }
 
 void rc_line_close(rc_line *l) {
-  if (l->fd >= 0) close(l->fd);
+  /* The cdev request belongs to the driver that made it. */
+  if (l->fd >= 0 && l->kind == RC_LINE_SYSFS) close(l->fd);
   l->fd = -1;
 }

@@ -26,7 +26,6 @@ addon_dirs=(
   node_modules/@u4/opencv4nodejs
   node_modules/better-sqlite3
   node_modules/unix-dgram
-  node_modules/node-libgpiod
   node_modules/epoll
 )
 

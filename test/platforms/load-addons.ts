@@ -24,7 +24,6 @@ const checks: Record<string, () => unknown> = {
     s.close();
     return { socket: true };
   },
-  "node-libgpiod": () => ({ libgpiod: (require("node-libgpiod") as { version(): string }).version() }),
   epoll: () => ({ epoll: typeof (require("epoll") as { Epoll: unknown }).Epoll }),
   "onnxruntime-node": async () => {
     const ort = require("onnxruntime-node") as typeof import("onnxruntime-node");

@@ -1,0 +1,280 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { nowMs, sleep } from "../../../daemon/util/clock.js";
+import { SimChip, type SimLine } from "./gpio-sim.js";
+import { GpioTrace, pulses, type Level } from "./gpio-trace.js";
+import { startDaemon, THROW_ON_SIGUSR2 } from "./daemon.js";
+
+// The daemon with `gpio.type: gpiod` (the GPIO character device, uAPI v2)
+// against gpio-sim: inputs are driven through each sim line's pull (the
+// kernel stamps their edges), outputs are judged by what the kernel's GPIO
+// core drove the lines to (gpio-trace.ts). The VM is TCG-emulated on a shared
+// host, where the daemon's threads are starved for hundreds of ms: counts are
+// exact, times have wide bounds.
+const NAMES = ["reject", "photo-eye", "encoder", "bin-full", "line-stop", "reject-seen", "spare6", "spare7"];
+const TRAVEL_MS = 1500;
+const WINDOW_MS = 150;
+const PULSE_MS = 80;
+/** How late a starved reject thread may start or end a pulse here. */
+const LATE_MS = 450;
+const PERIOD_MS = 1000;
+const CONFIRM_WITHIN_MS = 1000;
+
+function config(chip: SimChip, extra = ""): string {
+  return `line: { mode: triggered, travel_ms: ${TRAVEL_MS}, frame_tolerance_ms: 300, decision_margin_ms: 20 }
+trigger: { type: gpio, input: { name: photo-eye, pin: photo-eye }, edge: rising, debounce_ms: 2 }
+camera: { type: synthetic, width: 160, height: 120, fps: 10, seed: 3, defect_rate: 0.5 }
+engine: { type: simulated, latency_ms: 2, error_rate: 0 }
+http: { enabled: false }
+lifecycle: { progress_report_ms: 1000 }
+actuation:
+  gpio: { type: gpiod, chip: ${chip.label} }
+  reject: { name: reject, pin: 0 }
+  pulse_ms: ${PULSE_MS}
+  window_ms: ${WINDOW_MS}
+  bin_full: { name: bin-full, pin: bin-full }
+  line_stop: { name: line-stop, pin: 4 }
+${extra}`;
+}
+
+async function edges(line: SimLine, n: number, periodMs: number, highMs: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowMs();
+    times.push(line.pull(true));
+    await sleep(highMs);
+    line.pull(false);
+    await sleep(Math.max(0, periodMs - (nowMs() - t0)));
+  }
+  return times;
+}
+
+/** The bin sensor: sees the part of every other trigger land, 200 ms after its pulse is due. */
+function binSensor(seen: SimLine, triggers: number[]): Promise<number[]> {
+  return Promise.all(
+    triggers
+      .filter((_, i) => i % 2 === 0)
+      .map(
+        (t) =>
+          new Promise<number>((resolve) =>
+            setTimeout(() => {
+              const at = seen.pull(true);
+              setTimeout(() => {
+                seen.pull(false);
+                resolve(at);
+              }, 20);
+            }, Math.max(0, t + TRAVEL_MS + 200 - nowMs())),
+          ),
+      ),
+  );
+}
+
+/** Values one line was driven to after `from`. */
+function after(levels: Level[], line: string, from: number): Array<0 | 1> {
+  return levels.filter((l) => l.line === line && l.tMs > from).map((l) => l.value);
+}
+
+test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pulses at trigger + travel with their width, reject-confirm, bin-full stops the line, SIGTERM leaves outputs safe", async (t) => {
+  const chip = SimChip.create("line", NAMES);
+  t.after(() => chip.remove());
+  const trace = GpioTrace.start(chip.numbers());
+  const d = startDaemon(config(chip, `  confirm: { input: { name: reject-seen, pin: reject-seen }, within_ms: ${CONFIRM_WITHIN_MS} }\n`));
+  await d.waitFor(/READY/);
+  const N = 10;
+  const triggers = await edges(chip.line("photo-eye"), N, PERIOD_MS, 30);
+  const confirms = await binSensor(chip.line("reject-seen"), triggers);
+  await sleep(CONFIRM_WITHIN_MS + 1000);
+  const fullAt = chip.line("bin-full").pull(true);
+  await sleep(1500);
+  const clearAt = chip.line("bin-full").pull(false);
+  await sleep(1500);
+  const fullAgainAt = chip.line("bin-full").pull(true);
+  await sleep(1500);
+  const termAt = nowMs();
+  d.child.kill("SIGTERM");
+  const exit = await d.exited;
+  const levels = trace.stop();
+  assert.equal(exit.code, 0, d.output().slice(-3000));
+  const s = d.summary();
+  const p = pulses(levels, "reject");
+
+  await t.test("every photo-eye edge is one part, and the books balance", () => {
+    assert.equal(s.triggered, N, JSON.stringify(s));
+    assert.equal(s.in_flight, 0);
+    assert.equal(s.accepted + s.rejected, N);
+    assert.ok(s.rejected > 0 && s.accepted > 0, JSON.stringify(s));
+  });
+
+  await t.test("the reject line was driven through one pulse per rejected part, each at its trigger + travel and of its width", () => {
+    assert.equal(p.length, s.rejected, `pulses ${JSON.stringify(p)} vs ${JSON.stringify(s)}`);
+    const owners = p.map((x) => {
+      // Triggers are PERIOD_MS apart, more than a pulse's whole window: each pulse has one.
+      const trig = triggers.find((tt) => x.on - tt >= TRAVEL_MS - 15 && x.on - tt <= TRAVEL_MS + WINDOW_MS + LATE_MS);
+      assert.ok(trig !== undefined, `pulse at ${x.on.toFixed(1)} is not at any trigger + ${TRAVEL_MS} ms: ${JSON.stringify(triggers)}`);
+      const w = x.off - x.on;
+      assert.ok(w >= PULSE_MS - 5 && w <= PULSE_MS + LATE_MS, `pulse ${w.toFixed(1)} ms wide (${PULSE_MS} configured)`);
+      return trig;
+    });
+    assert.equal(new Set(owners).size, p.length, "two pulses for one part");
+  });
+
+  await t.test("pulses the bin sensor confirmed raised nothing, each one it missed raised reject-unconfirmed", () => {
+    const unconfirmed = p.filter((x) => !confirms.some((c) => c >= x.on && c <= x.on + CONFIRM_WITHIN_MS));
+    assert.ok(unconfirmed.length < p.length, `${unconfirmed.length} of ${p.length} pulses unconfirmed`);
+    const alarms = (d.output().match(/no confirmation from 'reject'/g) ?? []).length;
+    assert.equal(alarms, unconfirmed.length, `${alarms} alarms for ${p.length} pulses, ${p.length - unconfirmed.length} confirmed`);
+  });
+
+  await t.test("bin-full energises line-stop while the bin is full and releases it when clear", () => {
+    const ls = levels.filter((l) => l.line === "line-stop");
+    const show = JSON.stringify({ ls, fullAt, clearAt, fullAgainAt, termAt });
+    // Requested at its safe level; then one change per bin-full change, after it.
+    assert.equal(ls[0]?.value, 0, show);
+    assert.ok(ls[0]!.tMs < triggers[0]!, show);
+    const changes = ls.filter((l) => l.tMs > fullAt && l.tMs < termAt);
+    assert.deepEqual(changes.map((l) => l.value), [1, 0, 1], show);
+    assert.ok(changes[0]!.tMs < clearAt && changes[1]!.tMs > clearAt && changes[1]!.tMs < fullAgainAt && changes[2]!.tMs > fullAgainAt, show);
+  });
+
+  await t.test("after SIGTERM, line-stop (energised then) was driven to its safe level before the daemon exited", () => {
+    assert.deepEqual(after(levels, "line-stop", termAt).slice(0, 1), [0], JSON.stringify(levels.filter((l) => l.tMs > termAt)));
+    assert.ok(!after(levels, "reject", termAt).includes(1), "no reject pulse after SIGTERM");
+  });
+});
+
+test("gpiod on gpio-sim: the encoder's edges are counted and place each reject pulse at its part's travel", async () => {
+  const chip = SimChip.create("enc", NAMES);
+  try {
+    const trace = GpioTrace.start(chip.numbers());
+    const COUNTS = 60;
+    const PARTS = 3;
+    const d = startDaemon(
+      config(chip, `  tracking: { type: encoder, input: { name: encoder, pin: encoder }, counts_per_mm: 1, travel_mm: ${COUNTS}, decision_margin_mm: 10, window_mm: 20 }`).replace(
+        "defect_rate: 0.5",
+        "defect_rate: 1",
+      ),
+    );
+    await d.waitFor(/READY/);
+    const enc = chip.line("encoder");
+    const eye = chip.line("photo-eye");
+    const encTimes: number[] = [];
+    const eyeTimes: number[] = [];
+    // The belt: an encoder edge every ~20 ms, a part every 1.5 travels (a pulse is never due at a trigger).
+    for (let i = 0; i < PARTS * 90 + COUNTS; i++) {
+      const part = i % 90 === 5 && eyeTimes.length < PARTS;
+      if (part) eyeTimes.push(eye.pull(true));
+      encTimes.push(enc.pull(true));
+      await sleep(10);
+      enc.pull(false);
+      if (part) eye.pull(false);
+      await sleep(10);
+    }
+    await sleep(1000);
+    d.child.kill("SIGTERM");
+    const exit = await d.exited;
+    const levels = trace.stop();
+    assert.equal(exit.code, 0, d.output().slice(-3000));
+    const s = d.summary();
+    assert.equal(s.triggered, PARTS, JSON.stringify(s));
+    assert.equal(s.rejected, PARTS, JSON.stringify(s));
+    const p = pulses(levels, "reject");
+    assert.equal(p.length, PARTS, JSON.stringify({ p, s }));
+    p.forEach((x, k) => {
+      // every part is rejected: the k-th pulse is the k-th part's
+      const counted = encTimes.filter((e) => e > eyeTimes[k]! && e <= x.on).length;
+      assert.ok(counted >= COUNTS - 10 && counted <= COUNTS + 20 + 5, `part ${k}: pulse after ${counted} counts (travel ${COUNTS})`);
+    });
+  } finally {
+    chip.remove();
+  }
+});
+
+test("gpiod on gpio-sim: outputs safe after a second signal, a failed start and an uncaught exception", async (t) => {
+  const chip = SimChip.create("safe", NAMES);
+  t.after(() => chip.remove());
+  const cfg = config(chip).replace("  line_stop: { name: line-stop, pin: 4 }\n", "  line_stop: { name: line-stop, pin: 4, initial: active }\n");
+
+  /** line-stop was requested energised, then driven to 0 (safe) after the fault, and never energised again. */
+  function wentSafe(levels: Level[], from: number): void {
+    const ls = levels.filter((l) => l.line === "line-stop");
+    assert.equal(ls[0]?.value, 1, `line-stop not energised at start: ${JSON.stringify(ls)}`);
+    const later = after(levels, "line-stop", from);
+    assert.ok(later.length > 0 && later.every((v) => v === 0), `line-stop after the fault: ${JSON.stringify(later)}`);
+  }
+
+  await t.test("second signal: exit at once, outputs safe", async () => {
+    const trace = GpioTrace.start(chip.numbers());
+    const d = startDaemon(cfg.replace(`travel_ms: ${TRAVEL_MS}`, "travel_ms: 20000"));
+    await d.waitFor(/READY/);
+    await edges(chip.line("photo-eye"), 2, 300, 30);
+    const at = nowMs();
+    d.child.kill("SIGINT");
+    await d.waitFor(/stopping/);
+    d.child.kill("SIGINT");
+    const exit = await d.exited;
+    const levels = trace.stop();
+    assert.equal(exit.code, 130, d.output().slice(-2000));
+    wentSafe(levels, at);
+  });
+
+  await t.test("failed start: outputs safe, a clear error, exit 1", async () => {
+    const trace = GpioTrace.start(chip.numbers());
+    const d = startDaemon(cfg.replace("camera: { type: synthetic, width: 160, height: 120, fps: 10, seed: 3, defect_rate: 0.5 }", "camera: { type: v4l2, device: /dev/video63 }"));
+    const exit = await d.exited;
+    const levels = trace.stop();
+    assert.equal(exit.code, 1, d.output().slice(-2000));
+    assert.match(d.output(), /E_CAMERA_NOT_FOUND/);
+    const energised = levels.find((l) => l.line === "line-stop" && l.value === 1);
+    assert.ok(energised, JSON.stringify(levels));
+    wentSafe(levels, energised.tMs);
+  });
+
+  await t.test("uncaught exception: outputs safe, exit 1", async () => {
+    const trace = GpioTrace.start(chip.numbers());
+    const d = startDaemon(cfg, { preload: THROW_ON_SIGUSR2 });
+    await d.waitFor(/READY/);
+    const at = nowMs();
+    d.child.kill("SIGUSR2");
+    const exit = await d.exited;
+    const levels = trace.stop();
+    assert.equal(exit.code, 1, d.output().slice(-2000));
+    assert.match(d.output(), /uncaught error: outputs safe/);
+    wentSafe(levels, at);
+  });
+});
+
+test("gpiod on gpio-sim: a line held by another process is a clear error naming its holder, and nothing is driven", async () => {
+  const chip = SimChip.create("busy", NAMES);
+  try {
+    // gpioset (libgpiod 1.6) in signal mode holds the line until killed.
+    const holder = spawn("gpioset", ["--mode=signal", chip.chipName, "0=0"], { stdio: "ignore" });
+    try {
+      await sleep(1000);
+      const trace = GpioTrace.start(chip.numbers());
+      const d = startDaemon(config(chip));
+      const exit = await d.exited;
+      const levels = trace.stop();
+      assert.equal(exit.code, 1, d.output().slice(-2000));
+      assert.match(d.output(), /E_GPIO_BUSY/);
+      assert.match(d.output(), /line 'reject' \(offset 0\) on gpiochip\d+ is already held by 'gpioset'/);
+      assert.deepEqual(levels.filter((l) => l.line === "reject"), [], "the daemon drove a line it did not hold");
+    } finally {
+      holder.kill();
+    }
+  } finally {
+    chip.remove();
+  }
+});
+
+test("gpiod: a line name the chip does not have is a clear error listing the names it has", async () => {
+  const chip = SimChip.create("names", NAMES);
+  try {
+    const d = startDaemon(config(chip).replace("pin: bin-full", "pin: bin-fill"));
+    assert.equal((await d.exited).code, 1);
+    assert.match(d.output(), /E_GPIO_LINE/);
+    assert.match(d.output(), /no line named 'bin-fill' on gpiochip\d+ \(named lines: reject, photo-eye/);
+  } finally {
+    chip.remove();
+  }
+});
