@@ -29,7 +29,7 @@ export const actuationBenchmark: Benchmark = {
     const log = createLogger("error", false);
     const rows = [];
     const data: Record<string, unknown> = { seconds, goal_p99_ms: 1 };
-    // Side by side: the reject thread as a normal thread, then under SCHED_FIFO
+    // Side by side: the reject core as a normal thread, then under SCHED_FIFO
     // (actuation.realtime_priority; needs root or CAP_SYS_NICE).
     for (const priority of [0, 10]) {
       // Idle: only the tracker and scheduler, parts at the demo line's rate, every one rejected.

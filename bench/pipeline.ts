@@ -36,7 +36,7 @@ function lineConfig(rateHz: number, progressMs: number): Record<string, unknown>
   const period = 1000 / rateHz;
   return {
     ...demo,
-    // EDGE_INSPECT_BENCH_REALTIME=N: the reject thread under SCHED_FIFO at priority N, as the unit allows.
+    // EDGE_INSPECT_BENCH_REALTIME=N: the reject core under SCHED_FIFO at priority N (0: a normal thread), as the unit allows.
     actuation: { ...demo.actuation, realtime_priority: realtimePriority() },
     line: { ...demo.line, mode: "triggered", frame_tolerance_ms: Math.max(1, Math.ceil(period / 2)) },
     camera: { ...demo.camera, type: "synthetic", fps: 2 * rateHz },

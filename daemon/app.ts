@@ -213,7 +213,7 @@ export class App {
     const niceRefused = setThreadNice(this.config.lifecycle.nice);
     if (niceRefused) this.log.warn({ code: "E_NICE" }, `the line's threads run at normal priority: ${niceRefused}; on a busy machine verdicts may be late (those parts get the fail-safe action)`);
     // Outputs are already at their safe level: Gpio.output() starts them there;
-    // the reject scheduler's thread takes its lines before anything can make a part.
+    // the reject core takes its lines before anything can make a part.
     await step("actuation", () => this.actuation.start());
     await step("store", () => this.store.open());
     if (this.http) await step("http", () => this.startHttp(this.http!));

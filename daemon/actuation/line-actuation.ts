@@ -30,7 +30,7 @@ export function inputSpec(l: InputConfig, edge: InputSpec["edge"]): InputSpec {
 /**
  * Everything between a part's verdict and the bins, built from the config on
  * a given GPIO chip: the reject stations (the main reject output plus one per
- * class bin) driven by the scheduler thread, the tracker, the encoder, the
+ * class bin) driven by the reject core, the tracker, the encoder, the
  * confirmation and bin-full sensors, the line-stop output and the alarms.
  */
 export class LineActuation {
@@ -128,7 +128,7 @@ export class LineActuation {
     return this.scheduler.testPulse(0);
   }
 
-  /** Synchronous: the scheduler thread's outputs to safe (the caller does the main thread's own lines). */
+  /** Synchronous: the reject core's outputs to safe (the caller does the main thread's own lines). */
   emergencySafe(): void {
     this.scheduler.safeSync();
   }

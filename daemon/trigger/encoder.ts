@@ -2,7 +2,7 @@ import type { InputLine } from "../actuation/gpio.js";
 
 /**
  * Counts belt-encoder pulses (active edges of one channel) into shared
- * memory, where the reject scheduler's thread reads it and is woken by each
+ * memory, where the reject core reads it and is woken by each
  * count. Keeps a speed estimate for turning count deadlines into times.
  */
 export class Encoder {

@@ -11,7 +11,7 @@ function threadClasses(): string[] {
   return execFileSync("ps", ["-L", "-o", "cls=", "-p", String(process.pid)], { encoding: "utf8" }).split("\n").map((s) => s.trim()).filter(Boolean);
 }
 
-test("actuation.realtime_priority puts the reject thread, and only it, under SCHED_FIFO (or says why not)", async () => {
+test("actuation.realtime_priority puts the reject core's thread, and only it, under SCHED_FIFO (or says why not)", async () => {
   const lines: string[] = [];
   const log = pino({ level: "warn" }, { write: (s: string) => lines.push(s) });
   const config = lineConfig(BASE_YAML.replace("actuation: { window_ms: 100 }", "actuation: { window_ms: 100, realtime_priority: 10 }"));
