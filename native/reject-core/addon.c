@@ -322,41 +322,45 @@ static napi_value ret_undefined(napi_env env) {
   return u;
 }
 
-static napi_value js_arm(napi_env env, napi_callback_info info) {
+/* The (id, number) every part call takes; NULL (with an exception pending) when they are not numbers. */
+static addon_core *id_and_number(napi_env env, napi_callback_info info, const char *usage, int64_t *id, double *n) {
   size_t argc = 2;
   napi_value argv[2];
   addon_core *a = self(env, info, &argc, argv);
   if (!a) return NULL;
+  if (argc < 2 || napi_get_value_int64(env, argv[0], id) != napi_ok || napi_get_value_double(env, argv[1], n) != napi_ok) {
+    throw_coded(env, "E_REJECT_CORE", usage);
+    return NULL;
+  }
+  return a;
+}
+
+static napi_value js_arm(napi_env env, napi_callback_info info) {
   int64_t id;
   double at;
   char err[ERR];
-  if (argc < 2 || napi_get_value_int64(env, argv[0], &id) != napi_ok || napi_get_value_double(env, argv[1], &at) != napi_ok) return throw_coded(env, "E_REJECT_CORE", "arm(id, at)");
+  addon_core *a = id_and_number(env, info, "arm(id, at)", &id, &at);
+  if (!a) return NULL;
   if (rc_arm(&a->core, id, at, err, sizeof err) != 0) return throw_coded(env, "E_REJECT_CORE_FULL", err);
   return ret_undefined(env);
 }
 
 static napi_value js_decide(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  addon_core *a = self(env, info, &argc, argv);
-  if (!a) return NULL;
   int64_t id;
-  int32_t station;
-  if (argc < 2 || napi_get_value_int64(env, argv[0], &id) != napi_ok || napi_get_value_int32(env, argv[1], &station) != napi_ok) return throw_coded(env, "E_REJECT_CORE", "decide(id, station)");
-  rc_decide(&a->core, id, station);
+  double station;
+  addon_core *a = id_and_number(env, info, "decide(id, station)", &id, &station);
+  if (!a) return NULL;
+  rc_decide(&a->core, id, (int)station);
   return ret_undefined(env);
 }
 
 static napi_value js_test(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  addon_core *a = self(env, info, &argc, argv);
-  if (!a) return NULL;
   int64_t id;
-  int32_t station;
+  double station;
   char err[ERR];
-  if (argc < 2 || napi_get_value_int64(env, argv[0], &id) != napi_ok || napi_get_value_int32(env, argv[1], &station) != napi_ok) return throw_coded(env, "E_REJECT_CORE", "test(id, station)");
-  if (rc_test(&a->core, id, station, err, sizeof err) != 0) return throw_coded(env, "E_TEST_PULSE", err);
+  addon_core *a = id_and_number(env, info, "test(id, station)", &id, &station);
+  if (!a) return NULL;
+  if (rc_test(&a->core, id, (int)station, err, sizeof err) != 0) return throw_coded(env, "E_TEST_PULSE", err);
   return ret_undefined(env);
 }
 

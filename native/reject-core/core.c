@@ -283,19 +283,29 @@ static int free_slot(rc_core *c) {
   return -1;
 }
 
-int rc_arm(rc_core *c, int64_t id, double at, char *err, size_t errlen) {
-  pthread_mutex_lock(&c->mu);
+/* A fresh entry in a free slot (mu held), or -1 with err set when the table is full. */
+static int new_entry(rc_core *c, enum rc_state state, enum rc_kind kind, int64_t id, char *err, size_t errlen) {
   int i = free_slot(c);
   if (i < 0) {
-    pthread_mutex_unlock(&c->mu);
-    snprintf(err, errlen, "more than %d parts in the reject core", c->capacity);
+    snprintf(err, errlen, "more than %d parts and test pulses in the reject core", c->capacity);
     return -1;
   }
   rc_entry *e = &c->entries[i];
   memset(e, 0, sizeof *e);
-  e->state = RC_WAITING;
-  e->kind = RC_PART;
+  e->state = state;
+  e->kind = kind;
   e->id = id;
+  return i;
+}
+
+int rc_arm(rc_core *c, int64_t id, double at, char *err, size_t errlen) {
+  pthread_mutex_lock(&c->mu);
+  int i = new_entry(c, RC_WAITING, RC_PART, id, err, errlen);
+  if (i < 0) {
+    pthread_mutex_unlock(&c->mu);
+    return -1;
+  }
+  rc_entry *e = &c->entries[i];
   e->at = at;
   e->station = RC_UNDECIDED;
   e->due = at + c->stations[c->failsafe_station >= 0 ? c->failsafe_station : 0].travel;
@@ -344,17 +354,12 @@ int rc_test(rc_core *c, int64_t id, int station, char *err, size_t errlen) {
     return -1;
   }
   pthread_mutex_lock(&c->mu);
-  int i = free_slot(c);
+  int i = new_entry(c, RC_DEFERRED, RC_TEST, id, err, errlen);
   if (i < 0) {
     pthread_mutex_unlock(&c->mu);
-    snprintf(err, errlen, "the reject core is full");
     return -1;
   }
   rc_entry *e = &c->entries[i];
-  memset(e, 0, sizeof *e);
-  e->state = RC_DEFERRED;
-  e->kind = RC_TEST;
-  e->id = id;
   e->station = station;
   e->not_before = rc_now_ms();
   pthread_cond_signal(&c->cv);
