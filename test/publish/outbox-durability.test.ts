@@ -17,7 +17,8 @@ import { publisherOptions } from "./publisher-options.js";
 const station = { site: "plant", line: "l1", device: "cam1" };
 const PARTS = 10_000;
 
-async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+// Completeness is under test here, not speed (bench records measures the drain): bounds for a busy machine.
+async function until(what: string, cond: () => boolean, timeoutMs = 240_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -69,7 +70,7 @@ test("10,000 rejected parts through a broker stopped and SIGKILLed mid-stream: e
     await sleep(300);
     await broker.restart();
     await produce(PARTS);
-    await until("every defect id at the subscriber", () => received.size === PARTS && store.stats().outbox === 0, 120_000);
+    await until("every defect id at the subscriber", () => received.size === PARTS && store.stats().outbox === 0, 480_000);
     for (const id of ids) assert.ok(received.has(id), `missing ${id}`);
     assert.ok(deliveries >= PARTS);
     assert.ok(drainer.failures > 0, "the outage was felt by the drainer");
