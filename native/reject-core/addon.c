@@ -364,21 +364,18 @@ static napi_value js_test(napi_env env, napi_callback_info info) {
   return ret_undefined(env);
 }
 
-static napi_value js_hold(napi_env env, napi_callback_info info) {
+/* A call without arguments that only acts on the core: hold(), kick(). */
+static napi_value act(napi_env env, napi_callback_info info, void (*fn)(rc_core *)) {
   size_t argc = 0;
   addon_core *a = self(env, info, &argc, NULL);
   if (!a) return NULL;
-  rc_hold(&a->core);
+  fn(&a->core);
   return ret_undefined(env);
 }
 
-static napi_value js_kick(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  addon_core *a = self(env, info, &argc, NULL);
-  if (!a) return NULL;
-  rc_kick(&a->core);
-  return ret_undefined(env);
-}
+static napi_value js_hold(napi_env env, napi_callback_info info) { return act(env, info, rc_hold); }
+
+static napi_value js_kick(napi_env env, napi_callback_info info) { return act(env, info, rc_kick); }
 
 static void set_num(napi_env env, napi_value obj, const char *key, double v) {
   napi_value x;

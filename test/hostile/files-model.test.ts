@@ -94,6 +94,25 @@ const MANIFEST_CASES: Array<[string, (dir: string) => () => void, RegExp]> = [
   ["model.yaml is not YAML", (d) => manifestLater(d, "name: [unclosed\n"), /YAML: /],
 ];
 
+/** Each case edits a copy of the package; opening it must fail with that code and message. */
+async function expectRefused(cases: Array<[string, Edit, string, RegExp]>, open: (dir: string) => Promise<{ close?(): Promise<void> | void }>): Promise<void> {
+  const failures: string[] = [];
+  for (const [name, edit, code, message] of cases) {
+    const dir = editedPackage(edit);
+    try {
+      await open(dir).then(
+        async (b) => (await b.close?.(), failures.push(`${name}: accepted`)),
+        (err: Error & { code?: string }) => {
+          if (err.code !== code || !message.test(err.message)) failures.push(`${name}: ${err.code}: ${err.message}`);
+        },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.deepEqual(failures, []);
+}
+
 test("every hostile package file and manifest field is refused with its code, before a runtime sees a byte", () => {
   const failures: string[] = [];
   const check = (name: string, dir: string, code: string, message: RegExp) => {
@@ -141,21 +160,7 @@ test("files whose bytes are wrong for their role are refused by the runtime or t
     ["a golden image that is the weights", (d) => cpSync(join(d, "model.onnx"), join(d, "golden/ok-00.png")), "E_MODEL_GOLDEN", /\(E_IMAGE_FORMAT\)/],
     ["a model for another input size", (_, m) => (input(m).shape = [1, 3, 32, 32]), "E_MODEL_SHAPE", /the model's input is/],
   ];
-  const failures: string[] = [];
-  for (const [name, edit, code, message] of cases) {
-    const dir = editedPackage(edit);
-    try {
-      await createOnnx({ dir, variant: "float32", intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] }).then(
-        async (b) => (await b.close?.(), failures.push(`${name}: accepted`)),
-        (err: Error & { code?: string }) => {
-          if (err.code !== code || !message.test(err.message)) failures.push(`${name}: ${err.code}: ${err.message}`);
-        },
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  assert.deepEqual(failures, []);
+  await expectRefused(cases, (dir) => createOnnx({ dir, variant: "float32", intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] }));
 });
 
 test("a TF.js model.json that is hostile is refused with its code", async () => {
@@ -172,21 +177,7 @@ test("a TF.js model.json that is hostile is refused with its code", async () => 
     ["a weight shard outside the package", (d) => modelJson(d, (j) => ((j.weightsManifest as Weights)[0]!.paths = ["../../../etc/passwd"], j)), "E_MODEL_MANIFEST", /weight file '\.\.\/\.\.\/etc\/passwd' is not listed in files/],
     ["a weight with a huge shape", (d) => modelJson(d, (j) => ((j.weightsManifest as Weights)[0]!.weights[0]!.shape = [100000, 100000, 3, 16], j)), "E_MODEL_CORRUPT", /TF\.js cannot load it/],
   ];
-  const failures: string[] = [];
-  for (const [name, edit, code, message] of cases) {
-    const dir = editedPackage(edit);
-    try {
-      await createTfjs({ dir, variant: "tfjs", backends: ["cpu"] }).then(
-        async (b) => (await b.close?.(), failures.push(`${name}: accepted`)),
-        (err: Error & { code?: string }) => {
-          if (err.code !== code || !message.test(err.message)) failures.push(`${name}: ${err.code}: ${err.message}`);
-        },
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  assert.deepEqual(failures, []);
+  await expectRefused(cases, (dir) => createTfjs({ dir, variant: "tfjs", backends: ["cpu"] }));
 });
 
 test("a hot swap to a package whose weights link to /dev/zero is refused at once and memory stays where it was", async () => {
