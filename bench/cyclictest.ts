@@ -18,7 +18,7 @@ export class Cyclictest {
 
   constructor(
     private readonly priority: number,
-    private readonly intervalUs = 1000,
+    readonly intervalUs = 1000,
   ) {}
 
   start(): void {
@@ -28,14 +28,21 @@ export class Cyclictest {
     child.on("error", (err) => {
       throw new Error(`cyclictest (Debian rt-tests) cannot run: ${err.message}; npm run bench installs it`);
     });
+    // Each sample's deadline, from the start: cyclictest skips the periods a late wake-up swallowed (it does not
+    // count them), so the count alone places samples after a stall too early.
+    let deadlineUs = 0;
     createInterface({ input: child.stdout! }).on("line", (line) => {
       // "thread:count:latency_us"
       const m = /^\s*\d+:\s*(\d+):\s*(\d+)/.exec(line);
       if (!m) return;
-      const ms = Number(m[2]) / 1000;
-      const second = Math.floor((Number(m[1]) * this.intervalUs) / 1e6);
+      const us = Number(m[2]);
+      const ms = us / 1000;
+      const second = Math.floor(deadlineUs / 1e6);
       this.samples.push(ms);
       this.perSecond[second] = Math.max(this.perSecond[second] ?? 0, ms);
+      const woke = deadlineUs + us;
+      deadlineUs += this.intervalUs;
+      while (deadlineUs <= woke) deadlineUs += this.intervalUs;
     });
   }
 

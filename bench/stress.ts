@@ -30,8 +30,14 @@ export const stressBenchmark: Benchmark = {
     const rows = [];
     const cases = [];
     const only = process.env.EDGE_INSPECT_BENCH_CASES?.split(",");
-    for (const c of stressMatrix().filter((x) => !only || only.includes(x.name))) {
+    // EDGE_INSPECT_BENCH_WAKE_LEADS=0,2: every case once per wake-lead cap, side by side (default: the config's).
+    const leads = process.env.EDGE_INSPECT_BENCH_WAKE_LEADS?.split(",").map(Number) ?? [demo().actuation.wake_lead_max_ms];
+    const runs = stressMatrix()
+      .filter((x) => !only || only.includes(x.name))
+      .flatMap((c) => leads.map((lead) => ({ c, lead })));
+    for (const { c, lead } of runs) {
       const config = demo();
+      config.actuation.wake_lead_max_ms = lead;
       const priority = config.actuation.realtime_priority;
       const window = config.actuation.window_ms;
       const dir = mkdtempSync(join(tmpdir(), "edge-inspect-bench-stress-"));
@@ -54,6 +60,14 @@ export const stressBenchmark: Benchmark = {
       for (const s of c.stressors) s.start();
       const cyc = new Cyclictest(Math.max(1, priority));
       cyc.start();
+      // A stall hides from a thread asleep at the time: cyclictest at 1 kHz samples the kernel far more often than
+      // the core's deadlines do, and skips the periods a stall swallowed. A second cyclictest at the pulse rate
+      // (every part here is a reject: its pulse on and off, two deadlines a part) samples the same stalls as often
+      // as the core meets them. Both start before the daemon: a fork from its process stalls the core's thread
+      // (copy-on-write of its memory), which the daemon itself never does.
+      const fps = config.camera.type === "synthetic" ? config.camera.fps : 20;
+      const cycAtRate = new Cyclictest(Math.max(1, priority), Math.round(1e6 / (2 * fps)));
+      cycAtRate.start();
       let timing: ReturnType<App["rejectTiming"]>;
       let summary: Awaited<ReturnType<App["stop"]>>;
       try {
@@ -63,6 +77,7 @@ export const stressBenchmark: Benchmark = {
       } finally {
         summary = await app.stop("bench done");
         await cyc.stop();
+        await cycAtRate.stop();
         for (const s of c.stressors) await s.stop();
         rmSync(dir, { recursive: true, force: true });
       }
@@ -79,8 +94,9 @@ export const stressBenchmark: Benchmark = {
       });
       const byCause = (c: string) => attributed.filter((a) => a.cause === c).length;
       const cyclictest = cyc.summary();
+      const atRate = cycAtRate.summary();
       const row = {
-        case: c.name,
+        case: leads.length > 1 ? `${c.name}, lead ≤ ${lead} ms` : c.name,
         parts: summary.triggered,
         wake_p50_ms: timing?.wakeP50Ms ?? NaN,
         wake_p99_ms: timing?.wakeP99Ms ?? NaN,
@@ -88,6 +104,7 @@ export const stressBenchmark: Benchmark = {
         cyc_p50_ms: cyclictest.p50_ms,
         cyc_p99_ms: cyclictest.p99_ms,
         cyc_max_ms: cyclictest.max_ms,
+        cyc_rate_p99_ms: atRate.p99_ms,
         pulse_p50_ms: timing?.lateP50Ms ?? NaN,
         pulse_p99_ms: timing?.lateP99Ms ?? NaN,
         pulse_max_ms: timing?.lateMaxMs ?? NaN,
@@ -96,11 +113,14 @@ export const stressBenchmark: Benchmark = {
         esc_daemon: byCause("reject core late") + byCause("main thread late"),
         esc_ejector: byCause("ejector busy"),
         failsafe: summary.failsafe,
+        lead_ms: timing?.leadMs ?? NaN,
+        spin_pct: ((timing?.spinMs ?? NaN) / (seconds * 1000)) * 100,
       };
       rows.push(row);
       cases.push({
         ...row,
         seconds,
+        wake_lead_max_ms: lead,
         priority: timing?.priority ?? 0,
         nice: config.lifecycle.nice,
         // What else the machine was doing: the 1-minute load average at the end of the case.
@@ -110,6 +130,7 @@ export const stressBenchmark: Benchmark = {
         core_major_faults: timing?.majorFaults ?? 0,
         core_minor_faults: timing?.minorFaults ?? 0,
         cyclictest,
+        cyclictest_at_pulse_rate: { interval_us: cycAtRate.intervalUs, ...atRate },
         escapes: attributed,
         failsafe_by_reason: summary.failsafe_by_reason,
         books: { triggered: summary.triggered, accepted: summary.accepted, rejected: summary.rejected, in_flight: summary.in_flight },

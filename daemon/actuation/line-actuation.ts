@@ -69,6 +69,7 @@ export class LineActuation {
         window: t.type === "encoder" ? t.window_mm * perMm : a.window_ms,
         failsafeStation,
         realtimePriority: a.realtime_priority,
+        wakeLeadMaxMs: a.wake_lead_max_ms,
         // Triggered parts past max_in_flight still exist (they fail safe as overload): room for a belt full of them.
         capacity: Math.max(4096, 4 * config.line.max_in_flight),
         ...(this.encoder ? { encoder: this.encoder.shared } : {}),

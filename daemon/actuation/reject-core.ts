@@ -17,6 +17,8 @@ export interface CoreOptions {
   capacity: number;
   /** SCHED_FIFO priority for its thread; 0 leaves it a normal thread. */
   priority: number;
+  /** Longest the core spins before a deadline to absorb a slow wake-up (ms); 0: it only sleeps. */
+  spinMaxMs: number;
 }
 
 export interface CoreResult {
@@ -48,6 +50,9 @@ export interface CoreStats {
   wakeP50Ms: number;
   wakeP99Ms: number;
   wakeMaxMs: number;
+  /** How far ahead of each deadline it wakes now (follows wakeP98, capped at spinMaxMs), and the CPU that cost (ms in all). */
+  leadMs: number;
+  spinMs: number;
   minorFaults: number;
   majorFaults: number;
   writeErrors: number;

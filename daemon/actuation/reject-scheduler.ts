@@ -12,6 +12,8 @@ export interface SchedulerPlan {
   encoder?: SharedArrayBuffer;
   /** SCHED_FIFO priority for the reject core's thread; 0 leaves it a normal thread. */
   realtimePriority: number;
+  /** Longest the core wakes ahead of a deadline and spins (ms). */
+  wakeLeadMaxMs: number;
   /** Parts in flight the core must be able to hold. */
   capacity: number;
 }
@@ -59,6 +61,7 @@ export class RejectScheduler {
         ...(p.encoder ? { encoder: new Int32Array(p.encoder) } : {}),
         capacity: p.capacity,
         priority: p.realtimePriority,
+        spinMaxMs: p.wakeLeadMaxMs,
       },
       () => this.drain(),
     );

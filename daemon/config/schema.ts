@@ -305,6 +305,8 @@ const actuation = z
     window_ms: ms(1000).default(10),
     /** SCHED_FIFO priority of the reject core's thread, taken whenever the process may (CAP_SYS_NICE, root); 0: a normal thread. */
     realtime_priority: z.number().int().min(0).max(99).default(10),
+    /** Longest the reject core wakes ahead of a deadline and spins the rest, so that a slow wake-up from idle lands before it; 0: it only sleeps. */
+    wake_lead_max_ms: z.number().finite().min(0).max(20).default(2),
     confirm: rejectConfirm.optional(),
     bin_full: inputLine.optional(),
     line_stop: gpioLine.optional(),

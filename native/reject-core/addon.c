@@ -236,9 +236,12 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   napi_value o = argv[0];
   char err[ERR] = "";
   int capacity = 1024, priority = 0;
+  double spin_max_ms = 0;
   get_int(env, o, "capacity", &capacity);
   get_int(env, o, "priority", &priority);
+  get_double(env, o, "spinMaxMs", &spin_max_ms);
   if (capacity < 1 || capacity > 1 << 20) return throw_coded(env, "E_REJECT_CORE", "reject core: capacity out of range");
+  if (!(spin_max_ms >= 0 && spin_max_ms <= 20)) return throw_coded(env, "E_REJECT_CORE", "reject core: spinMaxMs out of range (0 to 20 ms)");
   addon_core *a = calloc(1, sizeof *a);
   if (!a || rc_init(&a->core, capacity, err, sizeof err) != 0) {
     free(a);
@@ -306,7 +309,7 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   a->async->data = a;
   c->notify = notify;
   c->notify_ctx = a;
-  if (rc_start(c, priority, err, sizeof err) != 0) {
+  if (rc_start(c, priority, spin_max_ms, err, sizeof err) != 0) {
     destroy(env, a);
     free(a);
     return throw_coded(env, "E_REJECT_CORE", err);
@@ -430,9 +433,14 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   addon_core *a = self(env, info, &argc, NULL);
   if (!a) return NULL;
   rc_core *c = &a->core;
+  /* A copy under the lock, the JS objects after it: V8 may collect while it allocates. */
+  rc_core snap;
+  pthread_mutex_lock(&c->mu);
+  snap = *c;
+  pthread_mutex_unlock(&c->mu);
+  c = &snap;
   napi_value r;
   CHECK(napi_create_object(env, &r));
-  pthread_mutex_lock(&c->mu);
   uint64_t pulses = 0, errors = 0;
   for (int b = 0; b < RC_HIST; b++) pulses += c->hist[b];
   for (int s = 0; s < c->nstations; s++) errors += c->stations[s].line.errors;
@@ -453,10 +461,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_num(env, r, "wakeP50Ms", rc_percentile(c->wake_hist, c->wake_max_ms, 50));
   set_num(env, r, "wakeP99Ms", rc_percentile(c->wake_hist, c->wake_max_ms, 99));
   set_num(env, r, "wakeMaxMs", c->wake_max_ms);
+  set_num(env, r, "leadMs", c->lead_ms);
+  set_num(env, r, "spinMs", c->spin_total_ms);
   set_num(env, r, "minorFaults", (double)c->minflt);
   set_num(env, r, "majorFaults", (double)c->majflt);
   set_num(env, r, "writeErrors", (double)errors);
-  pthread_mutex_unlock(&c->mu);
   return r;
 }
 

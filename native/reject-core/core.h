@@ -59,6 +59,7 @@ typedef struct {
   char why[RC_WHY];
 } rc_entry;
 
+#define RC_RECENT 64
 #define RC_HIST 320 /* lateness histograms: bucket i holds [2^(i/16) - 1, 2^((i+1)/16) - 1) microseconds, up to 1 s */
 
 typedef struct rc_core {
@@ -85,6 +86,13 @@ typedef struct rc_core {
   double late_max_ms;
   uint64_t wake_hist[RC_HIST];
   double wake_max_ms;
+  /* Wake lead: the core sleeps to a deadline minus the lead and spins the rest, so an idle
+   * CPU's slow wake-up (a halted vCPU, a deep idle state) lands before the deadline, not on it.
+   * The lead follows the kernel's recent wake lateness (about its p98), capped at spin_max_ms. */
+  double spin_max_ms, lead_ms, spin_total_ms;
+  double recent_late[RC_RECENT];
+  int recent_next;
+  uint32_t gen;         /* bumped with every signal: a spinning core stops to look */
   long minflt_start, majflt_start, minflt, majflt;
   uint64_t wakeups;
   /* told when results are ready (called with mu NOT held) */
@@ -94,7 +102,7 @@ typedef struct rc_core {
 
 double rc_now_ms(void);
 int rc_init(rc_core *c, int capacity, char *err, size_t errlen);
-int rc_start(rc_core *c, int priority, char *err, size_t errlen);
+int rc_start(rc_core *c, int priority, double spin_max_ms, char *err, size_t errlen);
 /* Each returns 0, or -1 with err set. */
 int rc_arm(rc_core *c, int64_t id, double at, char *err, size_t errlen);
 void rc_decide(rc_core *c, int64_t id, int station);

@@ -153,3 +153,35 @@ test("the reject core runs at SCHED_FIFO by default where the process may, on lo
   assert.ok(s.lateMaxMs >= 0 && s.lateP50Ms <= s.lateP99Ms);
   assert.equal(s.majorFaults, 0);
 });
+
+test("the core wakes ahead of its deadlines by a lead it learns, within wake_lead_max_ms, and never fires a pulse early", async () => {
+  for (const cap of [0, 1.5]) {
+    const { gpio, act } = await actuation(`line: { travel_ms: 40, decision_margin_ms: 10 }\nactuation: { pulse_ms: 5, window_ms: 500, wake_lead_max_ms: ${cap} }\n`);
+    const parts: Array<ReturnType<typeof act.tracker.create>> = [];
+    for (let i = 0; i < 8; i++) {
+      const part = act.tracker.create({ tMs: nowMs() });
+      act.tracker.judge(part, reject);
+      parts.push(part);
+      await sleep(15);
+    }
+    await act.tracker.idle();
+    const s = act.scheduler.stats()!;
+    await act.stop();
+    const on = onEdges(gpio, "reject");
+    assert.equal(on.length, parts.length);
+    on.forEach((e, i) => assert.ok(e.tMs >= parts[i]!.ejectAtMs, `pulse ${i} went on ${(parts[i]!.ejectAtMs - e.tMs).toFixed(3)} ms before its part's time`));
+    if (cap === 0) {
+      assert.equal(s.leadMs, 0);
+      assert.equal(s.spinMs, 0);
+    } else {
+      assert.ok(s.leadMs > 0 && s.leadMs <= cap, `lead ${s.leadMs} ms outside (0, ${cap}]`);
+      assert.ok(s.spinMs > 0, "it spun before its deadlines");
+    }
+  }
+});
+
+test("wake_lead_max_ms outside 0-20 ms is a config error with its path", () => {
+  for (const v of ["-1", "21", ".nan"]) {
+    assert.throws(() => lineConfig(ENGINE + `actuation: { wake_lead_max_ms: ${v} }\n`), (e: unknown) => e instanceof ConfigError && /actuation\.wake_lead_max_ms/.test(e.message), v);
+  }
+});
