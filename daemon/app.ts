@@ -5,10 +5,12 @@ import { WorkerCamera } from "./capture/worker-camera.js";
 import type { Trigger } from "./trigger/trigger.js";
 import { SimulatedTrigger } from "./trigger/simulated-trigger.js";
 import type { Engine, EngineInfo } from "./inference/engine.js";
+import type { DecideSettings } from "./decide/decide.js";
 import { WorkerEngine, type WorkerEngineOptions } from "./inference/worker-engine.js";
 import type { SimulatedBackendOptions } from "./inference/simulated-backend.js";
 import { packageEngineOptions } from "./inference/package-engine.js";
 import { decideSettings, labelProblems } from "./decide/settings.js";
+import { RuntimeOverrides } from "./decide/runtime-overrides.js";
 import type { Gpio } from "./actuation/gpio.js";
 import { SimulatedGpio } from "./actuation/simulated-gpio.js";
 import { OnoffGpio } from "./actuation/onoff-gpio.js";
@@ -69,6 +71,8 @@ export type AppState = "created" | "starting" | "running" | "stopping" | "stoppe
 export class App {
   state: AppState = "created";
   readonly gpio: Gpio;
+  /** Thresholds set over the network, kept in the data directory. */
+  readonly overrides: RuntimeOverrides;
   readonly store: Store;
   readonly publisher: Publisher;
   readonly tracker: PartTracker;
@@ -101,6 +105,7 @@ export class App {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.notify = new SdNotify(env);
+    this.overrides = new RuntimeOverrides(config.data_dir, log.child({ part: "overrides" }));
     this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
     this.publisher = parts.publisher ?? buildPublisher(config, log);
@@ -146,6 +151,11 @@ export class App {
         snapshot: () => this.snapshotNext(),
         reloadConfig: () => this.reloadFromSource(),
         swapModel: async (name) => (await this.swapModel(this.packageBeside(name))).version,
+        setThreshold: (cls, value, by) => {
+          this.overrides.set(cls, value, by);
+          this.pipeline.decideSettings = this.judgedBy(this.config, this.engineInfo);
+          this.log.info({ class: cls, threshold: value, by }, `${cls ?? "default"} threshold ${value === undefined ? "override cleared" : `set to ${value}`} by ${by}: kept across reloads, swaps and restarts`);
+        },
       }),
       this.publisher,
       log.child({ part: "commands" }),
@@ -180,6 +190,7 @@ export class App {
       failsafe: c.failsafe(),
       in_flight: this.tracker.inFlight(),
       paused: this.pipeline.paused,
+      threshold_overrides: this.overrides.view(),
       store: this.store.stats(),
       outbox: { published: this.drainer.published, failures: this.drainer.failures, refused: this.drainer.refused },
       commands: this.commands.counts,
@@ -221,11 +232,12 @@ export class App {
     this.drainer.start();
     await step("commands", () => this.commands.start());
     this.telemetry.start();
+    this.overrides.load();
     this.engineInfo = await step("engine", () => this.engine.load());
     this.log.info({ engine: this.engineInfo }, `model ${this.engineInfo.name} ${this.engineInfo.version} loaded on ${this.engineInfo.backend}`);
     const problems = this.modelProblems(this.engineInfo);
     if (problems.length > 0) throw new EdgeError("E_CONFIG", `start failed at engine: the config does not fit model ${this.engineInfo.name}:\n${problems.join("\n")}`);
-    this.pipeline.decideSettings = decideSettings(this.config.decide, this.engineInfo);
+    this.pipeline.decideSettings = this.judgedBy(this.config, this.engineInfo);
     await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
     this.state = "running";
     const ready = `running: ${this.config.line.mode}, model ${this.engineInfo.version}`;
@@ -331,7 +343,7 @@ export class App {
       this.engine = next;
       this.engineInfo = info;
       this.pipeline.labels = info.labels;
-      this.pipeline.decideSettings = decideSettings(config.decide, info);
+      this.pipeline.decideSettings = this.judgedBy(config, info);
       this.log.info({ engine: info, previous: running.version }, `model swapped: ${running.name} ${running.version} -> ${info.name} ${info.version} on ${info.backend}`);
       const until = Date.now() + rt.hang_timeout_ms;
       while (old.pending() > 0 && Date.now() < until) await delay(5);
@@ -395,11 +407,20 @@ export class App {
       if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `reload refused, nothing applied: ${problems.join("; ")}`);
     }
     this.config = next;
-    this.pipeline.decideSettings = decideSettings(next.decide, this.engineInfo);
+    this.pipeline.decideSettings = this.judgedBy(next, this.engineInfo);
     this.snapshots.settings = snapshotSettings(next);
     this.log.level = next.log.level;
     this.log.info({ changed }, changed.length > 0 ? `config reloaded: ${changed.join(", ")}` : "config reloaded: nothing changed");
     return changed;
+  }
+
+  /** The decide settings in force: the package's, the config's over them, the operator's runtime overrides over both. */
+  private judgedBy(config: Config, info: EngineInfo | undefined): DecideSettings {
+    if (info) {
+      const kept = Object.keys(this.overrides.view().thresholds).map((cls) => ({ path: `runtime override ${cls}`, label: cls }));
+      for (const p of labelProblems(info.labels, kept)) this.log.warn({ code: "E_OVERRIDES_CLASS" }, `${p}: kept, applies again with a model that has it`);
+    }
+    return decideSettings(this.overrides.over(config.decide), info);
   }
 
   /** Class names the config uses that the model lacks, as `path: problem`. */
@@ -417,6 +438,7 @@ export class App {
       state: this.state,
       paused: this.pipeline.paused,
       modelVersion: this.engineInfo?.version ?? "none",
+      overrides: this.overrides.view(),
       camera: this.camera.stats(),
       engineQueue: this.engine.pending(),
       inFlight: this.tracker.inFlight(),

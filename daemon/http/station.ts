@@ -1,3 +1,4 @@
+import type { OverridesView } from "../decide/runtime-overrides.js";
 import type { CameraStats } from "../capture/camera.js";
 import type { SettledPart } from "../pipeline/part.js";
 import type { Summary } from "../pipeline/run-stats.js";
@@ -9,6 +10,8 @@ export interface StationHealth {
   state: string;
   paused: boolean;
   modelVersion: string;
+  /** Thresholds an operator set while the line ran (set-threshold), over the config's. */
+  overrides: OverridesView;
   camera: CameraStats;
   /** Frames waiting for the inference worker. */
   engineQueue: number;

@@ -21,8 +21,11 @@ export interface CommandTarget {
   resume(): void;
   /** Defect classes a threshold may be set for. */
   defectClasses(): string[];
-  /** `cls` undefined: the default threshold. Returns the thresholds now in force. */
-  setThreshold(cls: string | undefined, value: number): { threshold: number; thresholds: Record<string, number> };
+  /**
+   * `cls` undefined: the default threshold; `value` undefined: clear the override (the config's or the
+   * package's value again). Kept across reloads, swaps and restarts. Returns the thresholds now in force.
+   */
+  setThreshold(cls: string | undefined, value: number | undefined, by: string): { threshold: number; thresholds: Record<string, number> };
   /** One reject pulse now; resolves with its wall-clock start. */
   testReject(): Promise<string>;
   /** Saves the next frame as a snapshot; resolves with its path. */
@@ -55,7 +58,10 @@ const empty = z.object(base).strict();
 const SCHEMAS: Record<CommandName, z.ZodType<Record<string, unknown>>> = {
   pause: empty,
   resume: empty,
-  "set-threshold": z.object({ ...base, class: z.string().min(1).max(64).optional(), threshold: z.number().min(0).max(1) }).strict(),
+  "set-threshold": z
+    .object({ ...base, class: z.string().min(1).max(64).optional(), threshold: z.number().min(0).max(1).optional(), clear: z.literal(true).optional() })
+    .strict()
+    .refine((a) => (a.threshold === undefined) !== (a.clear === undefined), { message: "give either threshold (0..1) or clear: true" }),
   "test-reject": empty,
   snapshot: empty,
   "reload-config": empty,
@@ -186,12 +192,12 @@ export class Commands {
       throw new EdgeError("E_CMD_INVALID", `${i.path.join(".") || "payload"}: ${i.message}`);
     }
     const args = parsed.data as Args;
-    this.identify(m.userProperties.from, args.from);
-    return args;
+    // Whichever carried it, the identity is the payload's from here on: it is logged, and kept with what it set.
+    return { ...args, from: this.identify(m.userProperties.from, args.from) };
   }
 
   /** The sender must name one identity, the same in the user property and the payload, and be allowed. */
-  private identify(property: string | string[] | undefined, payload: string | undefined): void {
+  private identify(property: string | string[] | undefined, payload: string | undefined): string {
     if (Array.isArray(property)) throw new EdgeError("E_CMD_UNAUTHORISED", "more than one 'from' user property");
     if (property !== undefined && payload !== undefined && property !== payload) {
       throw new EdgeError("E_CMD_UNAUTHORISED", "the 'from' user property and the payload's 'from' differ");
@@ -199,6 +205,7 @@ export class Commands {
     const who = property ?? payload;
     if (!who) throw new EdgeError("E_CMD_UNAUTHORISED", "no identity ('from') given");
     if (who.length > MAX_IDENTITY || !this.settings.allow.includes(who)) throw new EdgeError("E_CMD_UNAUTHORISED", `'${clip(who)}' is not allowed to send commands`);
+    return who;
   }
 
   private async run(name: CommandName, args: Args): Promise<unknown> {
@@ -215,7 +222,7 @@ export class Commands {
         if (cls !== undefined && !t.defectClasses().includes(cls)) {
           throw new EdgeError("E_CMD_INVALID", `class: '${cls}' is not a defect class (${t.defectClasses().join(", ")})`);
         }
-        return t.setThreshold(cls, args.threshold as number);
+        return t.setThreshold(cls, args.threshold as number | undefined, args.from!);
       }
       case "test-reject":
         return { pulsed_at: await t.testReject() };

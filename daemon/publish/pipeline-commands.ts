@@ -19,6 +19,8 @@ export interface StationActions {
   reloadConfig(): Promise<string[]>;
   /** Swaps to a model package beside the running one; resolves with its version. */
   swapModel(name: string): Promise<string>;
+  /** Sets (or, value undefined, clears) a runtime threshold override, kept across reloads, swaps and restarts. */
+  setThreshold(cls: string | undefined, value: number | undefined, by: string): void;
 }
 
 export function pipelineCommandTarget(pipeline: Pipeline, station: StationActions): CommandTarget {
@@ -31,9 +33,8 @@ export function pipelineCommandTarget(pipeline: Pipeline, station: StationAction
       pipeline.paused = false;
     },
     defectClasses: () => pipeline.labels.filter((l) => l !== pipeline.decideSettings.okLabel),
-    setThreshold: (cls, value) => {
-      const s = pipeline.decideSettings;
-      pipeline.decideSettings = cls === undefined ? { ...s, threshold: value } : { ...s, thresholds: { ...s.thresholds, [cls]: value } };
+    setThreshold: (cls, value, by) => {
+      station.setThreshold(cls, value, by);
       return { threshold: pipeline.decideSettings.threshold, thresholds: pipeline.decideSettings.thresholds };
     },
     // The scheduler fires it at the configured width after the min gap; a held (safe) output refuses it.

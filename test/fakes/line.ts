@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { App } from "../../daemon/app.js";
 import { parseConfigText } from "../../daemon/config/load.js";
 import type { SettledPart } from "../../daemon/pipeline/part.js";
@@ -6,9 +9,22 @@ import type { Config } from "../../daemon/config/schema.js";
 import type { WorkerEngineOptions } from "../../daemon/inference/worker-engine.js";
 import type { FaultyOptions } from "./faulty-backend.js";
 
-/** A demo-line config from YAML text, with EDGE_INSPECT_* ignored. */
+const dataDirs = new Map<string, string>();
+
+/**
+ * A demo-line config from YAML text, with EDGE_INSPECT_* ignored. Unless the
+ * YAML names one, its data directory is its own temporary one (the same for
+ * the same text, so a reload sees no change): what a station keeps there,
+ * such as runtime threshold overrides, never reaches another test.
+ */
 export function lineConfig(yaml: string): Config {
-  return parseConfigText("test.yaml", yaml, {});
+  const config = parseConfigText("test.yaml", yaml, {});
+  if (!/^\s*data_dir:/m.test(yaml)) {
+    let dir = dataDirs.get(yaml);
+    if (!dir) dataDirs.set(yaml, (dir = mkdtempSync(join(tmpdir(), "edge-inspect-test-data-"))));
+    config.data_dir = dir;
+  }
+  return config;
 }
 
 export const BASE_YAML = `

@@ -24,7 +24,8 @@ function stubTarget(ready: { now: boolean }): CommandTarget & { calls: string[] 
     defectClasses: () => ["scratch", "crack"],
     setThreshold: (cls, value) => {
       calls.push("set-threshold");
-      return { threshold: cls ? 0.5 : value, thresholds: cls ? { [cls]: value } : {} };
+      const v = value ?? 0.5;
+      return { threshold: cls ? 0.5 : v, thresholds: cls ? { [cls]: v } : {} };
     },
     testReject: async () => (calls.push("test-reject"), new Date().toISOString()),
     snapshot: async () => (calls.push("snapshot"), "run/0/1.jpg"),

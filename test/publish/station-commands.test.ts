@@ -80,3 +80,58 @@ test("snapshot, reload-config and swap-model commands act on the running station
   const files = (await import("node:fs")).readdirSync(join(dir, "snapshots"), { recursive: true }).map(String);
   assert.ok(existsSync(join(dir, "snapshots", files.find((f) => f.endsWith(".jpg"))!)));
 });
+
+test("set-threshold is kept across a reload that changes nothing, a model swap and a restart; clearing it gives the config's value back", async () => {
+  const broker = await Mosquitto.start();
+  const dir = mkdtempSync(join(tmpdir(), "ei-cmd-"));
+  const file = yaml(broker.url, dir, "decide: { thresholds: { stain: 0.3 } }");
+  const ctl = await mqtt.connectAsync(broker.url, { clientId: "ctl-overrides", protocolVersion: 5 });
+  await ctl.subscribeAsync(topic(station, "cmd/+/reply"), { qos: 1 });
+  const replies: Array<Record<string, unknown>> = [];
+  ctl.on("message", (_t, payload) => replies.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+  const request = async (name: string, body: Record<string, unknown>) => {
+    const n = replies.length;
+    await ctl.publishAsync(topic(station, `cmd/${name}`), JSON.stringify({ from: "operator-1", ...body }), { qos: 1 });
+    while (replies.length === n) await sleep(20);
+    return replies[n]!;
+  };
+  const started = async () => {
+    const app = new App(parseConfigText("t.yaml", file, {}), quietLog());
+    app.configSource = () => parseConfigText("t.yaml", file, {});
+    await app.start();
+    while (!app.publisher.connected()) await sleep(20);
+    return app;
+  };
+  let app = await started();
+  try {
+    const set = await request("set-threshold", { class: "stain", threshold: 0.9 });
+    assert.equal(set.ok, true, JSON.stringify(set));
+    assert.equal((set.result as { thresholds: Record<string, number> }).thresholds.stain, 0.9);
+    assert.equal((await request("set-threshold", { threshold: 0.7 })).ok, true);
+    const both = await request("set-threshold", { threshold: 0.7, clear: true });
+    assert.equal((both.error as { code: string }).code, "E_CMD_INVALID", "a threshold and a clear at once is refused");
+
+    assert.deepEqual((await request("reload-config", {})).result, { applied: [] });
+    assert.equal(app.pipeline.decideSettings.thresholds.stain, 0.9, "a reload that changes nothing keeps it");
+    assert.deepEqual((await request("swap-model", { package: "tiny-classifier" })).result, { model_version: "1.0.0" });
+    assert.equal(app.pipeline.decideSettings.thresholds.stain, 0.9, "a model swap keeps it");
+    assert.equal(app.pipeline.decideSettings.threshold, 0.7);
+    const shown = app.health().overrides;
+    assert.equal(shown.thresholds.stain?.value, 0.9);
+    assert.equal(shown.thresholds.stain?.by, "operator-1");
+    assert.ok(!Number.isNaN(Date.parse(shown.thresholds.stain?.set_at ?? "")));
+    await app.stop("restart");
+
+    app = await started();
+    assert.equal(app.pipeline.decideSettings.thresholds.stain, 0.9, "a restart keeps it");
+    assert.equal(app.pipeline.decideSettings.threshold, 0.7);
+    assert.equal((await request("set-threshold", { class: "stain", clear: true })).ok, true);
+    assert.equal(app.pipeline.decideSettings.thresholds.stain, 0.3, "cleared: the config's value again");
+    assert.equal(app.pipeline.decideSettings.threshold, 0.7, "the other override stays");
+    assert.deepEqual(Object.keys(app.health().overrides.thresholds), []);
+  } finally {
+    await app.stop("test");
+    await ctl.endAsync();
+    await broker.stop();
+  }
+});
