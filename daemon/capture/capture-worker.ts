@@ -19,7 +19,7 @@ const control = new Int32Array((workerData as CaptureWorkerData).control);
 const post = (m: CaptureMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 
 // Stored files and the synthetic line would otherwise play as fast as they decode.
-const paced = config.type === "synthetic" || ((config.type === "file" || config.type === "folder") && config.pacing === "realtime");
+const paced = config.type === "synthetic" || config.type === "replay" || ((config.type === "file" || config.type === "folder") && config.pacing === "realtime");
 // A live sensor keeps exposing whether or not anyone reads: a full queue drops.
 // A stored source can wait for the pipeline instead, and loses nothing.
 const waitWhenFull = (config.type === "file" || config.type === "folder") && config.pacing === "fast";

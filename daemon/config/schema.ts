@@ -148,7 +148,26 @@ const folderCamera = z
   })
   .strict();
 
-const camera = z.discriminatedUnion("type", [syntheticCamera, v4l2Camera, gstreamerCamera, urlCamera, fileCamera, folderCamera]);
+/**
+ * A recording (a video file, or a folder of images) decoded once into memory
+ * and replayed at a fixed rate, looping: the camera then costs next to
+ * nothing, so what a benchmark measures is the daemon. Also for trying a
+ * model on footage of the line.
+ */
+const replayCamera = z
+  .object({
+    type: z.literal("replay"),
+    path: z.string().min(1),
+    fps: z.number().min(0.1).max(1000),
+    loop: z.boolean().default(true),
+    /** The decoded frames may take this much memory; a longer recording is refused at open, not cut. */
+    max_mb: z.number().int().min(1).max(16_384).default(512),
+    truth: z.string().min(1).optional(),
+    ...cameraCommon,
+  })
+  .strict();
+
+const camera = z.discriminatedUnion("type", [syntheticCamera, v4l2Camera, gstreamerCamera, urlCamera, fileCamera, folderCamera, replayCamera]);
 
 /** sysfs gpio number (onoff), or line offset / line name on the chip (gpiod); simulated lines need none. */
 const pin = z.union([z.number().int().min(0).max(100_000), z.string().min(1).max(64)]);

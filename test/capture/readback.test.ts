@@ -62,3 +62,33 @@ test("a looping folder with realtime pacing keeps going past its end", async (t)
   const images = new Set(frames.map((f) => checksum(f.data)));
   assert.ok(images.size <= 3, `${images.size} different frames from 3 images`);
 });
+
+test("a replay camera decodes its recording once and plays it again and again, frame-exact, with its ground truth", async (t) => {
+  const dir = tempDir(t);
+  writeSyntheticDataset({ out: dir, parts: PARTS, seed: LINE.seed, defectRate: LINE.defectRate, width: 320, height: 240, fps: 25, video: "line.avi", images: true });
+  const want = expected();
+  for (const path of [join(dir, "line.avi"), join(dir, "images")]) {
+    const camera = newCamera({ type: "replay", path, fps: 200, truth: join(dir, "truth.json") });
+    const seen = new WeakMap<object, number>();
+    const at = (f: { data: Buffer }) => seen.get(f) ?? (seen.set(f, want.indexOf(checksum(f.data))), seen.get(f)!);
+    // Until every frame of the recording came round three times: it loops, from memory.
+    const rounds = (frames: Array<{ data: Buffer }>) => Math.min(...want.map((_, i) => frames.filter((f) => at(f) === i).length));
+    const frames = await collect(camera, (f) => rounds(f) >= 3, 30_000);
+    assert.ok(rounds(frames) >= 3, `${path}: ${frames.length} frames, some recording frame seen fewer than 3 times`);
+    frames.forEach((f, i) => assert.ok(at(f) >= 0, `${path}: frame ${i} is not one of the recording's`));
+    const truth = readTruthFile(join(dir, "truth.json"));
+    frames.forEach((f) => assert.equal(f.truth?.defect ?? "ok", truth.parts[at(f)]!.class));
+  }
+});
+
+test("a recording larger than camera.max_mb once decoded is refused at open with E_CAMERA_REPLAY, not cut short", async (t) => {
+  const dir = tempDir(t);
+  writeSyntheticDataset({ out: dir, parts: PARTS, seed: LINE.seed, defectRate: LINE.defectRate, width: 320, height: 240, fps: 25, video: "line.avi", images: false });
+  const camera = newCamera({ type: "replay", path: join(dir, "line.avi"), fps: 25, max_mb: 1, reconnect: { initial_ms: 10_000 } });
+  await assert.rejects(camera.start(() => undefined), (e: unknown) => {
+    assert.equal((e as { code?: string }).code, "E_CAMERA_REPLAY");
+    assert.match((e as Error).message, /more than camera\.max_mb \(1 MB\).*after 4 frames/);
+    return true;
+  });
+  await camera.stop();
+});
