@@ -4,10 +4,12 @@ import { nowMs } from "../daemon/util/clock.js";
 import { percentile } from "./harness.js";
 
 /**
- * cyclictest (Debian rt-tests) beside a benchmark: one SCHED_FIFO thread
- * waking every interval on an absolute clock_nanosleep, as the reject core
- * does. What it sees late is what the kernel (and this VM) impose on any
- * real-time thread; every sample is kept, so a stall can be placed in time.
+ * cyclictest (Debian rt-tests) beside a benchmark: a SCHED_FIFO thread on
+ * each CPU (`-S`), waking every interval on an absolute clock_nanosleep, as
+ * the reject core does. What they see late is what the kernel (and this VM,
+ * which may stall one virtual CPU and not the other) impose on any real-time
+ * thread, wherever it runs; every sample is kept, so a stall can be placed in
+ * time.
  */
 export class Cyclictest {
   private child: ChildProcess | undefined;
@@ -23,26 +25,29 @@ export class Cyclictest {
 
   start(): void {
     this.startMs = nowMs();
-    const child = spawn("cyclictest", ["-q", "-m", "-v", "-p", String(this.priority), "-i", String(this.intervalUs)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("cyclictest", ["-q", "-m", "-S", "-d", "0", "-v", "-p", String(this.priority), "-i", String(this.intervalUs)], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     child.on("error", (err) => {
       throw new Error(`cyclictest (Debian rt-tests) cannot run: ${err.message}; npm run bench installs it`);
     });
     // Each sample's deadline, from the start: cyclictest skips the periods a late wake-up swallowed (it does not
     // count them), so the count alone places samples after a stall too early.
-    let deadlineUs = 0;
+    const deadlineUs: number[] = [];
     createInterface({ input: child.stdout! }).on("line", (line) => {
       // "thread:count:latency_us"
-      const m = /^\s*\d+:\s*(\d+):\s*(\d+)/.exec(line);
+      const m = /^\s*(\d+):\s*(\d+):\s*(\d+)/.exec(line);
       if (!m) return;
-      const us = Number(m[2]);
+      const thread = Number(m[1]);
+      const us = Number(m[3]);
       const ms = us / 1000;
-      const second = Math.floor(deadlineUs / 1e6);
+      let at = deadlineUs[thread] ?? 0;
+      const second = Math.floor(at / 1e6);
       this.samples.push(ms);
       this.perSecond[second] = Math.max(this.perSecond[second] ?? 0, ms);
-      const woke = deadlineUs + us;
-      deadlineUs += this.intervalUs;
-      while (deadlineUs <= woke) deadlineUs += this.intervalUs;
+      const woke = at + us;
+      at += this.intervalUs;
+      while (at <= woke) at += this.intervalUs;
+      deadlineUs[thread] = at;
     });
   }
 
