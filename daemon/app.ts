@@ -1,3 +1,4 @@
+import { type ErrorCode } from "./util/error-codes.js";
 import { dirname, join, resolve } from "node:path";
 import { commandsSchema, type Config } from "./config/schema.js";
 import type { Camera } from "./capture/camera.js";
@@ -49,7 +50,7 @@ import type { RecordsLocation } from "./http/review-db.js";
 import type { StationHealth } from "./http/station.js";
 import { Watchdog } from "./lifecycle/watchdog.js";
 import type { Logger } from "./util/log.js";
-import { EdgeError } from "./util/errors.js";
+import { EdgeError, stationCode } from "./util/errors.js";
 
 /** Hardware edges a caller (a test, a bench) may supply instead of the configured ones. */
 export interface AppParts {
@@ -217,7 +218,7 @@ export class App {
       try {
         return await fn();
       } catch (err) {
-        throw new EdgeError((err as EdgeError).code ?? "E_START", `start failed at ${name}: ${(err as Error).message}`, { cause: err });
+        throw new EdgeError(stationCode(err, "E_START"), `start failed at ${name}: ${(err as Error).message}`, { cause: err });
       }
     };
     // Before the line starts its threads: they inherit it.
@@ -315,7 +316,7 @@ export class App {
   async swapModel(dir: string, variant?: string, config: Config = this.config): Promise<EngineInfo> {
     const e = config.engine;
     const running = this.engineInfo;
-    const refuse = (code: string, why: string) => {
+    const refuse = (code: ErrorCode, why: string) => {
       this.log.error({ code, dir }, `model swap refused, keeping ${running?.name ?? "none"} ${running?.version ?? ""}: ${why}`);
       return new EdgeError(code, `model swap refused, keeping ${running?.name ?? "none"} ${running?.version ?? ""}: ${why}`);
     };
@@ -336,7 +337,7 @@ export class App {
         if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `the config does not fit it: ${problems.join("; ")}`);
       } catch (err) {
         await next.close();
-        throw refuse((err as EdgeError).code ?? "E_MODEL_LOAD", (err as Error).message);
+        throw refuse(stationCode(err, "E_MODEL_LOAD"), (err as Error).message);
       }
       const old = this.engine;
       // One synchronous step: every part from here on is judged by the new model.
@@ -364,7 +365,7 @@ export class App {
     try {
       next = this.configSource();
     } catch (err) {
-      return Promise.reject(new EdgeError((err as EdgeError).code ?? "E_CONFIG", `config reload refused, nothing applied: ${(err as Error).message}`));
+      return Promise.reject(new EdgeError(stationCode(err, "E_CONFIG"), `config reload refused, nothing applied: ${(err as Error).message}`));
     }
     return this.reloadConfig(next);
   }

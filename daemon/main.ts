@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { cmdErrors } from "./cli/errors.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { App } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
@@ -113,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
         return await cmdInfer(rest);
       case "synth":
         return cmdSynth(rest);
+      case "errors":
+        return cmdErrors(rest);
       case "version":
       case "--version":
         process.stdout.write(`edge-inspect ${VERSION}\n`);

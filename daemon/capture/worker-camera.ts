@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { CameraConfig } from "../config/schema.js";
 import { nowMs, sleep } from "../util/clock.js";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, stationCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Camera, CameraFrame, CameraStats } from "./camera.js";
 import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
@@ -69,7 +69,7 @@ export class WorkerCamera implements Camera {
         if (first && (m.type === "open" || m.type === "lost")) {
           first = false;
           clearTimeout(openTimer);
-          if (m.type === "lost") return reject(new EdgeError(m.code, m.message));
+          if (m.type === "lost") return reject(new EdgeError(stationCode(m, "E_CAMERA_OPEN"), m.message));
           resolve();
         }
         this.onMessage(m);

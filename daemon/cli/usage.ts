@@ -34,6 +34,7 @@ Commands:
   stats          parts, reject rates, fail-safe counts, latency from the records
   infer          run a model package on image files (try a model before deploying it)
   synth          render synthetic line video/images with ground truth
+  errors         what an error code means (every code, or the one given)
   version        print the version
 
 ${EXIT_TEXT}`,

@@ -3,7 +3,7 @@ import { decodeImage } from "../vision/read-image.js";
 import { allocInput, frameView, preprocessInto, type InputTensor, type InputTransform, type Rect } from "../vision/preprocess.js";
 import { tileRects } from "../vision/tiling.js";
 import { decide } from "../decide/decide.js";
-import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
+import { EdgeError, errorCode, errorMessage, stationCode } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
 import type { Finding, Judgement } from "../pipeline/part.js";
 import type { Backend, BackendFrame, BackendResult } from "./backend.js";
@@ -169,7 +169,8 @@ async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: num
     await runGrey(batch);
     outputs = (await runGrey(batch))[0]!;
   } catch (err) {
-    throw new EdgeError((err as EdgeError).code?.startsWith("E_MODEL") ? (err as EdgeError).code : "E_MODEL_RUN", `warm-up run failed: ${errorMessage(err)}`, { cause: err });
+    const code = stationCode(err, "E_MODEL_RUN");
+    throw new EdgeError(code.startsWith("E_MODEL") ? code : "E_MODEL_RUN", `warm-up run failed: ${errorMessage(err)}`, { cause: err });
   }
   // A model that computes NaN or Infinity (broken weights, an overflowing
   // export) would leave every part without a verdict: refused here, not part by part.

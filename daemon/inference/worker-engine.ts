@@ -1,7 +1,8 @@
+import { type ErrorCode } from "../util/error-codes.js";
 import { Worker } from "node:worker_threads";
 import type { Frame } from "../capture/camera.js";
 import type { Logger } from "../util/log.js";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, stationCode } from "../util/errors.js";
 import { nowMs } from "../util/clock.js";
 import type { BackendResult, FromWorker, SlotFrame, ToWorker } from "./backend.js";
 import type { Engine, EngineInfo, EngineResult } from "./engine.js";
@@ -152,14 +153,14 @@ export class WorkerEngine implements Engine {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
-            reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_MODEL_LOAD" : msg.code, msg.message));
+            reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_MODEL_LOAD" : stationCode(msg, "E_MODEL_LOAD"), msg.message));
             return;
           case "result":
           case "error": {
             const p = this.settle(msg.id);
             if (!p) return; // answered after its worker was declared hung
             if (msg.type === "result") p.resolve(msg.result);
-            else p.reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_ENGINE_FAILED" : msg.code, msg.message));
+            else p.reject(new EdgeError(msg.code === "E_INTERNAL" ? "E_ENGINE_FAILED" : stationCode(msg, "E_MODEL_RUN"), msg.message));
             return;
           }
         }
@@ -220,7 +221,7 @@ export class WorkerEngine implements Engine {
     return this.restarting;
   }
 
-  private failAll(code: string, message: string): void {
+  private failAll(code: ErrorCode, message: string): void {
     for (const id of [...this.inflight.keys()]) this.settle(id)!.reject(new EdgeError(code, message));
   }
 }

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { EdgeError } from "../util/errors.js";
+import { EdgeError, stationCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SettledPart } from "../pipeline/part.js";
 import { inspectionRow, type InspectionRow } from "./inspection-row.js";
@@ -48,7 +48,7 @@ export class SqliteStore implements Store {
           resolve();
           if (m.status.outbox > 0) this.announce();
         } else if (m.t === "open-failed") {
-          reject(new EdgeError(m.code.startsWith("E_") ? m.code : "E_STORE_OPEN", `cannot open ${this.options.path}: ${m.message}`));
+          reject(new EdgeError(stationCode(m, "E_STORE_OPEN"), `cannot open ${this.options.path}: ${m.message}`));
           void worker.terminate();
         } else this.onMessage(m);
       });
