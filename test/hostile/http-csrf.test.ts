@@ -89,7 +89,7 @@ test("every state-changing route refuses cross-origin and non-JSON requests, eve
         assert.equal(await route.state(s, path), before, `${route.name}, ${what}: the record changed`);
       }
     }
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -132,7 +132,7 @@ test("no other route changes state: every other method on every route is refused
       }
     }
     assert.equal((await raw(`${s.url}/api/defects/${id}`, "GET", OP)).body, before);
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }

@@ -80,7 +80,7 @@ test("every query parameter out of range or malformed, on every route, is a 400 
     for (const ok of ["/api/defects?from=2024-02-29", "/api/defects?from=2024-05-01T08:00:00.123%2B02:00&to=2099-12-31T23:59:59Z"]) {
       assert.equal((await raw(`${s.url}${ok}`, "GET", OP)).status, 200, ok);
     }
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -117,7 +117,7 @@ test("snapshot names that try to leave the snapshot folder never read a file", a
       assert.ok([400, 404].includes(r.status), `${path}: ${r.status} ${r.body.slice(0, 80)}`);
       assert.doesNotMatch(r.body, /root:|"dependencies"/, `${path} leaked a file`);
     }
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -162,7 +162,7 @@ test("bodies that are too large, malformed or of the wrong shape are refused wit
     const ack = await raw(`${s.url}/api/alarms/${alarm}/ack`, "POST", JSON_SAME, '{"operator":"someone else"}');
     assert.equal(ack.status, 400, ack.body);
     assert.match(ack.body, /unknown field 'operator'/);
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -209,7 +209,7 @@ test("malformed credentials are a 401, never a 500, and the right ones still wor
     for (const good of [basicAuth("op", "op-secret"), `basic ${b64("op:op-secret")}`, `Bearer ${ENV.TOKEN}`, `bearer   ${ENV.TOKEN}`.replace("   ", " ")]) {
       assert.equal((await raw(`${s.url}/api/me`, "GET", { authorization: good })).status, 200, good);
     }
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -233,7 +233,7 @@ test("with records in memory every defect-log route answers 503 as documented, n
       assert.equal(r.status, 503, `${method} ${path}: ${r.body}`);
       assert.deepEqual(JSON.parse(r.body), { error: "unavailable", message: "records are kept in memory (records.type: memory): there is no defect log to review" });
     }
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     await s.stop();
   }
@@ -264,7 +264,7 @@ test("the 33rd live viewer gets 503, and a place frees when a viewer leaves", as
       status = await connect();
     }
     assert.equal(status, 200);
-    assertLineHealthy(s);
+    await assertLineHealthy(s);
   } finally {
     for (const req of open) req.destroy();
     await s.stop();
