@@ -106,13 +106,13 @@ export class App {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.notify = new SdNotify(env);
-    this.overrides = new RuntimeOverrides(config.data_dir, log.child({ part: "overrides" }));
+    this.overrides = new RuntimeOverrides(config.data_dir, log.child({ component: "overrides" }));
     this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
     this.publisher = parts.publisher ?? buildPublisher(config, log);
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
-    this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ part: "camera" })));
-    this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
+    this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
+    this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ component: "engine" }));
     this.actuation = new LineActuation(config, this.gpio, () => this.engineInfo?.version ?? "none", (p) => this.onSettled(p), log);
     this.tracker = this.actuation.tracker;
     this.trigger = parts.trigger ?? buildTrigger(config, this.gpio, this.actuation.encoder);
@@ -129,12 +129,12 @@ export class App {
       () => this.engine,
       this.tracker,
       decideSettings(config.decide, undefined),
-      log.child({ part: "pipeline" }),
+      log.child({ component: "pipeline" }),
     );
-    this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ part: "snapshots" }));
+    this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ component: "snapshots" }));
     this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
-    this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }));
-    this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
+    this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ component: "outbox" }));
+    this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ component: "http" }), env) : undefined;
     const p = config.publish;
     const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
@@ -159,10 +159,10 @@ export class App {
         },
       }),
       this.publisher,
-      log.child({ part: "commands" }),
+      log.child({ component: "commands" }),
     );
     const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
-    this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ part: "telemetry" }));
+    this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ component: "telemetry" }));
     this.store.onAlarm((a) => this.telemetry.alarm(a));
     this.publisher.onProblem((problem) => {
       const alarm = { ...problem, active: true, timeMs: Date.now() };
@@ -328,7 +328,7 @@ export class App {
       const rt = this.config.engine_runtime;
       const next = new WorkerEngine(
         packageEngineOptions({ ...e, package: dir, variant: variant ?? e.variant }, { queue: rt.queue, hangTimeoutMs: rt.hang_timeout_ms, loadTimeoutMs: rt.load_timeout_ms }),
-        this.log.child({ part: "engine" }),
+        this.log.child({ component: "engine" }),
       );
       let info: EngineInfo;
       try {
@@ -555,7 +555,7 @@ function buildStore(config: Config, log: Logger): Store {
     case "memory":
       return new MemoryStore(r.batch_ms);
     case "sqlite":
-      return new SqliteStore(sqliteStoreOptions(config.data_dir, r), log.child({ part: "records" }));
+      return new SqliteStore(sqliteStoreOptions(config.data_dir, r), log.child({ component: "records" }));
   }
 }
 
@@ -565,7 +565,7 @@ function buildPublisher(config: Config, log: Logger): Publisher {
     case "memory":
       return new MemoryPublisher();
     case "mqtt":
-      return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ part: "mqtt" }));
+      return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ component: "mqtt" }));
   }
 }
 

@@ -47,7 +47,7 @@ export class LineActuation {
   constructor(config: Config, private readonly gpio: Gpio, modelVersion: () => string, onSettled: (p: SettledPart) => void, log: Logger) {
     const a = config.actuation;
     const t = a.tracking;
-    this.alarms = new Alarms(log.child({ part: "alarms" }));
+    this.alarms = new Alarms(log.child({ component: "alarms" }));
     const perMm = t.type === "encoder" ? t.counts_per_mm : 1;
     this.encoder = t.type === "encoder" ? new Encoder(gpio.input(inputSpec(t.input, "rising"))) : undefined;
     const travelOf = (ms: number | undefined, mm: number | undefined) => (t.type === "encoder" ? Math.round((mm ?? t.travel_mm) * perMm) : (ms ?? config.line.travel_ms));
@@ -74,7 +74,7 @@ export class LineActuation {
         capacity: Math.max(4096, 4 * config.line.max_in_flight),
         ...(this.encoder ? { encoder: this.encoder.shared } : {}),
       },
-      log.child({ part: "scheduler" }),
+      log.child({ component: "scheduler" }),
     );
     const binOf = new Map<string, number>();
     a.bins.forEach((b, i) => b.classes.forEach((cls) => binOf.set(cls, i + 1)));
@@ -94,7 +94,7 @@ export class LineActuation {
       modelVersion,
       onSettled,
       this.alarms,
-      log.child({ part: "tracker" }),
+      log.child({ component: "tracker" }),
     );
     const lineStopOutput: OutputLine | undefined = a.line_stop ? gpio.output(outputSpec(a.line_stop)) : undefined;
     this.lineStop = new LineStop(lineStopOutput, this.alarms);

@@ -93,3 +93,18 @@ test("run with an invalid config refuses to start: exit 2", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /engine: required/);
 });
+
+test("log lines are JSON a collector reads as written: no key twice (the component is `component`, a part is `part`)", async () => {
+  const faulty = join(dir, "busy-ejector.yaml");
+  // An ejector that needs half a second between pulses: rejects close behind another escape, each alarm logged with its part.
+  writeFileSync(faulty, readFileSync(config, "utf8").replace("actuation: { window_ms: 100 }", "actuation: { window_ms: 5, pulse_ms: 50, min_gap_ms: 500 }"));
+  const r = await runCli(["run", "--config", faulty, "--max-parts", "60"]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const lines = r.stdout.split("\n").filter((l) => l.startsWith("{"));
+  // JSON.parse keeps the last of two equal keys: a line that does not come back the same had one twice.
+  for (const l of lines) assert.equal(JSON.stringify(JSON.parse(l)), l, `a key given twice: ${l}`);
+  const withPart = lines.map((l) => JSON.parse(l) as { component?: string; part?: unknown }).filter((o) => o.part !== undefined);
+  assert.ok(withPart.length > 0, "the escaped parts were logged with their part id");
+  for (const o of withPart) assert.equal(typeof o.part, "number", JSON.stringify(o));
+  assert.ok(withPart.some((o) => o.component === "alarms"));
+});
