@@ -37,7 +37,11 @@ test("the review pages in headless Chromium against the demo line", { timeout: 2
     at = "wait 2";
     await page.waitForFunction((f) => document.getElementById("verdict")!.dataset.part !== f, firstPart);
     at = "wait 3";
-    await page.waitForFunction(() => document.getElementById("caption")!.dataset.part !== undefined);
+    // The caption names the frame's part before the browser has decoded the image: wait for both.
+    await page.waitForFunction(() => {
+      const img = document.getElementById("frame") as HTMLImageElement;
+      return document.getElementById("caption")!.dataset.part !== undefined && img.complete && img.naturalWidth > 0;
+    });
     assert.ok((await page.$eval("#frame", (img) => (img as HTMLImageElement).naturalWidth)) === 320, "the frame is the camera's");
     assert.ok(Number(await page.textContent("#triggered")) > 0);
     assert.equal(await page.textContent("#state"), "running");
