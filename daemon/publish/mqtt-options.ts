@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { EdgeError } from "../util/errors.js";
 import type { MqttPublisherOptions } from "./mqtt-publisher.js";
 import { statusPayload } from "./telemetry.js";
 import { topic } from "./topics.js";
@@ -11,6 +12,7 @@ export const COMMAND_PACKET_HEADROOM = 4096;
 /** `password` arrives here already resolved from its secret reference (config/secrets.ts). */
 export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublisherOptions {
   const s = config.station;
+  if (m.url === undefined) throw new EdgeError("E_CONFIG", "publish.embedded_broker: the broker is started by `edge-inspect run`, which sets its address");
   return {
     url: m.url,
     clientId: m.client_id ?? `edge-inspect-${s.site}-${s.line}-${s.device}`,
