@@ -262,10 +262,6 @@ export class App {
     if (this.http) await step("http", () => this.startHttp(this.http!));
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
-    if (this.sparkplug) {
-      await step("sparkplug", () => this.sparkplug!.node.start());
-      this.sparkplug.drainer.start();
-    }
     await step("commands", () => this.commands.start());
     if (this.sparkplug?.jsonTopics !== false) this.telemetry.start();
     this.engineInfo = await step("engine", () => this.engine.load());
@@ -274,6 +270,11 @@ export class App {
     if (problems.length > 0) throw new EdgeError("E_CONFIG", `start failed at engine: the config does not fit model ${this.engineInfo.name}:\n${problems.join("\n")}`);
     this.pipeline.decideSettings = decideSettings(this.config.decide, this.engineInfo);
     await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
+    // Born once the model's classes are known: the birth certificate names every metric the line will report.
+    if (this.sparkplug) {
+      await step("sparkplug", () => this.sparkplug!.node.start());
+      this.sparkplug.drainer.start();
+    }
     this.state = "running";
     const ready = `running: ${this.config.line.mode}, model ${this.engineInfo.version}`;
     this.notify.ready(ready);
