@@ -1,0 +1,83 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { REPO } from "../cli/cli-helpers.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/edge-inspect", import.meta.url));
+
+/**
+ * `npm start`'s run (bin/edge-inspect run --config config/demo.yaml), moved
+ * only off the shared data dir and the review server's fixed port: the demo
+ * starts its own broker, prints how to watch it, and the printed
+ * mosquitto_sub receives defects, metrics and status live.
+ */
+async function watchDemo(implementation?: "aedes"): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ei-demo-"));
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_"))),
+    EDGE_INSPECT_DATA_DIR: dir,
+    EDGE_INSPECT_HTTP__PORT: "0",
+    ...(implementation && { EDGE_INSPECT_PUBLISH__EMBEDDED_BROKER__IMPLEMENTATION: implementation }),
+  };
+  const demo = spawn(BIN, ["run", "--config", "config/demo.yaml"], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  demo.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const hint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no 'watch it' line within 90 s:\n${out}\n${err}`)), 90_000);
+    demo.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^watch it: (mosquitto_sub .*)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  assert.match(out, implementation === "aedes" ? /embedded MQTT broker \(aedes\)/ : /embedded MQTT broker \(mosquitto\)/);
+  assert.match(hint, /^mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'edge-inspect\/#' -v$/);
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  // Exactly the printed command, through a shell as a newcomer would paste it.
+  const sub = spawn("sh", ["-c", `exec ${hint}`], { stdio: ["ignore", "pipe", "pipe"] });
+  let subErr = "";
+  sub.stderr!.on("data", (d: Buffer) => (subErr += d.toString()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`mosquitto_sub saw only ${[...seen].join(", ")} within 90 s: ${subErr}\n${lines.slice(-5).join("\n")}`)), 90_000);
+      let buffered = "";
+      sub.stdout!.on("data", (d: Buffer) => {
+        buffered += d.toString();
+        const parts = buffered.split("\n");
+        buffered = parts.pop()!;
+        for (const line of parts) {
+          lines.push(line);
+          const [topic, ...rest] = line.split(" ");
+          const leaf = topic!.split("/").slice(4).join("/");
+          const payload = JSON.parse(rest.join(" ")) as Record<string, unknown>;
+          if (leaf === "status" && payload.state === "online") seen.add("status");
+          if (leaf === "defects" && typeof payload.id === "string") seen.add("defects");
+          if (leaf === "metrics" && typeof payload.triggered === "number") seen.add("metrics");
+        }
+        if (seen.size === 3) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    sub.kill();
+    demo.kill("SIGTERM");
+    await new Promise((r) => demo.once("close", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual([...seen].sort(), ["defects", "metrics", "status"]);
+}
+
+test("npm start's demo: its own broker (the system's Mosquitto), the printed mosquitto_sub receives status, defects and metrics live", () => watchDemo());
+
+test("the demo on a machine without Mosquitto: aedes in the daemon's process, the same watch line works", () => watchDemo("aedes"));
