@@ -1,44 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { REPO } from "../cli/cli-helpers.js";
+import { startDemo } from "./demo.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/edge-inspect", import.meta.url));
-
-/**
- * `npm start`'s run (bin/edge-inspect run --config config/demo.yaml), moved
- * only off the shared data dir and the review server's fixed port: the demo
- * starts its own broker, prints how to watch it, and the printed
- * mosquitto_sub receives defects, metrics and status live.
- */
+/** The demo starts its own broker, prints how to watch it, and the printed mosquitto_sub receives defects, metrics and status live. */
 async function watchDemo(implementation?: "aedes"): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "ei-demo-"));
-  const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_"))),
-    EDGE_INSPECT_DATA_DIR: dir,
-    EDGE_INSPECT_HTTP__PORT: "0",
-    ...(implementation && { EDGE_INSPECT_PUBLISH__EMBEDDED_BROKER__IMPLEMENTATION: implementation }),
-  };
-  const demo = spawn(BIN, ["run", "--config", "config/demo.yaml"], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  demo.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const hint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no 'watch it' line within 90 s:\n${out}\n${err}`)), 90_000);
-    demo.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^watch it: (mosquitto_sub .*)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-  });
-  assert.match(out, implementation === "aedes" ? /embedded MQTT broker \(aedes\)/ : /embedded MQTT broker \(mosquitto\)/);
+  const demo = await startDemo(implementation ? { EDGE_INSPECT_PUBLISH__EMBEDDED_BROKER__IMPLEMENTATION: implementation } : {});
+  const hint = demo.watch;
+  assert.match(demo.out(), implementation === "aedes" ? /embedded MQTT broker \(aedes\)/ : /embedded MQTT broker \(mosquitto\)/);
   assert.match(hint, /^mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'edge-inspect\/#' -v$/);
   const seen = new Set<string>();
   const lines: string[] = [];
@@ -71,9 +40,7 @@ async function watchDemo(implementation?: "aedes"): Promise<void> {
     });
   } finally {
     sub.kill();
-    demo.kill("SIGTERM");
-    await new Promise((r) => demo.once("close", r));
-    rmSync(dir, { recursive: true, force: true });
+    await demo.stop();
   }
   assert.deepEqual([...seen].sort(), ["defects", "metrics", "status"]);
 }
