@@ -1,3 +1,4 @@
+import { EdgeError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { Commands, CommandReply } from "../commands.js";
 import type { DeviceCommand } from "./edge-node.js";
@@ -29,9 +30,11 @@ export class DeviceCommands {
   ) {}
 
   async handle(c: DeviceCommand): Promise<void> {
-    if (c.malformed) {
-      this.commands.countRefusal(c.malformed.code);
-      this.log.warn({ code: c.malformed.code, device: c.device }, `DCMD refused: ${c.malformed.message}`);
+    // Refused whole, as a JSON command is, before anything in it is read: one refusal, whatever it holds.
+    const refusal = c.bytes > this.maxPayloadBytes ? new EdgeError("E_CMD_TOO_LARGE", `DCMD of ${c.bytes} bytes exceeds ${this.maxPayloadBytes}`) : c.malformed;
+    if (refusal) {
+      this.commands.countRefusal(refusal.code);
+      this.log.warn({ code: refusal.code, device: c.device }, `DCMD refused: ${refusal.message}`);
       return;
     }
     const named = c.metrics.map((m) => ({ ...m, name: m.name ?? (m.alias !== undefined ? c.nameOf(m.alias) : undefined) }));
@@ -43,8 +46,7 @@ export class DeviceCommands {
       anyOk ||= r.ok;
     };
     for (const w of writes) {
-      // Too large a DCMD is refused as the JSON commands are: on its size, before anything is read.
-      const payload = c.bytes > this.maxPayloadBytes ? Buffer.alloc(c.bytes) : Buffer.from(JSON.stringify({ ...w.args, ...(from !== undefined && { from }) }));
+      const payload = Buffer.from(JSON.stringify({ ...w.args, ...(from !== undefined && { from }) }));
       await this.commands.handle(
         { topic: this.commands.commandTopic(w.name), payload, retain: c.retain, userProperties: c.userProperties },
         answer,

@@ -3,6 +3,7 @@ import { EdgeError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { OutboxMessage } from "../../records/store.js";
 import { UNSUPPORTED_PROTOCOL } from "../mqtt-publisher.js";
+import { TokenBucket, type Rate } from "../command-limits.js";
 import type { BdSeqFile } from "./bdseq-file.js";
 import { DataType, decodePayload, encodePayload, type Metric, type Payload } from "./codec.js";
 import { DEFECT_EVENT_METRIC, defectEventMetric } from "./defect-event.js";
@@ -11,6 +12,9 @@ import { deviceTopic, nodeTopic, stateTopic, type EdgeNodeId } from "./topics.js
 
 export const REBIRTH_METRIC = "Node Control/Rebirth";
 export const BDSEQ_METRIC = "bdSeq";
+
+/** Rebirths on request: a few at once, then one a second. */
+const REBIRTHS: Rate = { per_s: 1, burst: 3 };
 
 export interface EdgeNodeOptions {
   id: EdgeNodeId;
@@ -28,6 +32,10 @@ export interface EdgeNodeOptions {
   connectTimeoutMs: number;
   protocol: "auto" | "5" | "3.1.1";
   bdSeq: BdSeqFile;
+  /** A DCMD larger than this is refused unread (publish.commands.max_payload_bytes). */
+  maxCommandBytes: number;
+  /** MQTT 5 Maximum Packet Size in CONNECT: the broker drops anything larger for this client. */
+  maxIncomingPacketBytes: number;
 }
 
 /** A device command as it arrived, for the command handler. */
@@ -76,6 +84,8 @@ export class SparkplugNode {
   private readonly bornListeners: Array<() => void> = [];
   private commandHandler: ((c: DeviceCommand) => void) | undefined;
   private lastErrorCode: string | undefined;
+  private readonly rebirths = new TokenBucket(REBIRTHS);
+  private rebirthTimer: NodeJS.Timeout | undefined;
   /** Births sent (first ones and rebirths), sessions ended by an offline STATE. */
   readonly counts = { births: 0, rebirthRequests: 0, hostOffline: 0, defectEvents: 0 };
 
@@ -131,6 +141,7 @@ export class SparkplugNode {
   async close(withinMs = 1000): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.rebirthTimer) clearTimeout(this.rebirthTimer);
     const client = this.client;
     if (!client) return;
     const clean = async () => {
@@ -157,7 +168,7 @@ export class SparkplugNode {
       protocolVersion: this.version,
       // Sparkplug sessions are clean: no queued commands from an old session.
       clean: true,
-      ...(this.version === 5 && { properties: { sessionExpiryInterval: 0 } }),
+      ...(this.version === 5 && { properties: { sessionExpiryInterval: 0, maximumPacketSize: o.maxIncomingPacketBytes } }),
       keepalive: o.keepaliveS,
       reconnectPeriod: o.reconnectMs,
       connectTimeout: o.connectTimeoutMs,
@@ -208,7 +219,8 @@ export class SparkplugNode {
     const filters = [nodeTopic(this.o.id, "NCMD"), deviceTopic(this.o.id, "DCMD", "+")];
     if (this.o.primaryHostId) filters.push(stateTopic(this.o.primaryHostId));
     try {
-      await client.subscribeAsync(filters, { qos: 1 });
+      // Retain-as-published (MQTT 5): a retained DCMD sent while subscribed is seen as retained, and refused.
+      await client.subscribeAsync(filters, this.version === 5 ? { qos: 1, rap: true } : { qos: 1 });
     } catch (err) {
       this.log.warn({ err }, "Sparkplug node: subscribing failed; retried on the next connection");
       return;
@@ -231,16 +243,23 @@ export class SparkplugNode {
       const names = new Map([...(aliases ?? [])].map(([n, a]) => [a, n]));
       let metrics: Metric[] = [];
       let malformed: EdgeError | undefined;
-      try {
-        metrics = decodePayload(payload).metrics;
-      } catch (err) {
-        malformed = new EdgeError("E_CMD_MALFORMED", errorMessage(err));
+      // Too large is refused on its size: nothing of it is decoded.
+      if (payload.byteLength <= this.o.maxCommandBytes) {
+        try {
+          metrics = decodePayload(payload).metrics;
+        } catch (err) {
+          malformed = new EdgeError("E_CMD_MALFORMED", errorMessage(err));
+        }
       }
       this.commandHandler?.({ device, metrics, nameOf: (a) => names.get(a), userProperties, retain, bytes: payload.byteLength, malformed });
     }
   }
 
   private onNodeCommand(client: MqttClient, payload: Buffer): void {
+    if (payload.byteLength > this.o.maxCommandBytes) {
+      this.log.warn({ bytes: payload.byteLength }, "NCMD ignored: larger than publish.commands.max_payload_bytes");
+      return;
+    }
     let metrics: Metric[];
     try {
       metrics = decodePayload(payload).metrics;
@@ -251,9 +270,27 @@ export class SparkplugNode {
     if (metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
       this.counts.rebirthRequests++;
       this.log.info("Sparkplug rebirth requested");
+      this.rebirth(client);
+    }
+  }
+
+  /**
+   * A rebirth now, within REBIRTHS; beyond it one more once the bucket
+   * allows, whatever the number of requests meanwhile: a flood of NCMDs
+   * costs a birth a second, and no request goes unanswered.
+   */
+  private rebirth(client: MqttClient): void {
+    if (this.rebirthTimer) return;
+    if (this.rebirths.take()) {
       // Nothing else is sent between the request and the new births: all of it is synchronous.
       if (this.connected()) this.birth(client);
+      return;
     }
+    this.rebirthTimer = setTimeout(() => {
+      this.rebirthTimer = undefined;
+      this.rebirth(client);
+    }, 1000 / REBIRTHS.per_s);
+    this.rebirthTimer.unref();
   }
 
   /** Sparkplug 3.0 STATE: `{"online": bool, "timestamp": ms}`; an older timestamp than the last one is stale and ignored. */

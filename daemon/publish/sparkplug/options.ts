@@ -31,5 +31,7 @@ export function edgeNodeOptions(config: Config, m: MqttConfig, s: SparkplugConfi
     connectTimeoutMs: json.connectTimeoutMs,
     protocol: json.protocol,
     bdSeq: new BdSeqFile(join(resolve(config.data_dir), "sparkplug-bdseq")),
+    maxCommandBytes: m.commands.max_payload_bytes,
+    maxIncomingPacketBytes: json.maxIncomingPacketBytes,
   };
 }
