@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import mqtt from "mqtt";
+import { sleep } from "../../daemon/util/clock.js";
+import { encode } from "../sparkplug/host-application.js";
 import { startDemo } from "./demo.js";
 
 /** The demo starts its own broker, prints how to watch it, and the printed mosquitto_sub receives defects, metrics and status live. */
@@ -9,6 +12,12 @@ async function watchDemo(implementation?: "aedes"): Promise<void> {
   const hint = demo.watch;
   assert.match(demo.out(), implementation === "aedes" ? /embedded MQTT broker \(aedes\)/ : /embedded MQTT broker \(mosquitto\)/);
   assert.match(hint, /^mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'edge-inspect\/#' -v$/);
+  // The Sparkplug node on the same broker: born, then data.
+  const spb = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.port}`, { protocolVersion: 4, clientId: "demo-sparkplug-watch" });
+  const verbs = new Set<string>();
+  spb.on("message", (t) => verbs.add(t.split("/")[2]!));
+  await spb.subscribeAsync("spBv1.0/demo/#", { qos: 0 });
+  await spb.publishAsync("spBv1.0/demo/NCMD/station1", encode({ timestamp: Date.now(), metrics: [{ name: "Node Control/Rebirth", datatype: 11, booleanValue: true }] }));
   const seen = new Set<string>();
   const lines: string[] = [];
   // Exactly the printed command, through a shell as a newcomer would paste it.
@@ -38,13 +47,19 @@ async function watchDemo(implementation?: "aedes"): Promise<void> {
         }
       });
     });
+    const end = Date.now() + 60_000;
+    while (!(verbs.has("NBIRTH") && verbs.has("DBIRTH") && verbs.has("DDATA"))) {
+      if (Date.now() > end) throw new Error(`Sparkplug on the demo's broker: only ${[...verbs].join(", ")}`);
+      await sleep(50);
+    }
   } finally {
+    await spb.endAsync(true);
     sub.kill();
     await demo.stop();
   }
   assert.deepEqual([...seen].sort(), ["defects", "metrics", "status"]);
 }
 
-test("npm start's demo: its own broker (the system's Mosquitto), the printed mosquitto_sub receives status, defects and metrics live", () => watchDemo());
+test("npm start's demo: its own broker (the system's Mosquitto), the printed mosquitto_sub receives status, defects and metrics live; the Sparkplug node is there too", () => watchDemo());
 
 test("the demo on a machine without Mosquitto: aedes in the daemon's process, the same watch line works", () => watchDemo("aedes"));
