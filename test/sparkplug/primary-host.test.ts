@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import mqtt from "mqtt";
 import { Mosquitto } from "../fakes/mosquitto.js";
 import { HostApplication } from "./host-application.js";
 import { GROUP, NODE, stationConfig, startStation } from "./station.js";
@@ -24,11 +25,16 @@ test("primary host STATE: nothing before it is online, quiet while it is away, e
   const observer = new HostApplication(broker.url, GROUP, NODE);
   await observer.connect();
   const host = new HostApplication(broker.url, GROUP, NODE, { primaryHostId: HOST });
+  const json = await mqtt.connectAsync(broker.url, { clientId: "json-historian" });
   const { dir, file } = stationConfig(broker.url, `, primary_host_id: ${HOST}`);
   const station = startStation(file);
   try {
-    // No host yet: the line runs, and the node says nothing.
-    await new Promise((r) => setTimeout(r, 3000));
+    // No host yet: the line runs (its JSON defects show it), and the node says nothing.
+    const early = new Set<string>();
+    json.on("message", (_t, p) => early.add((JSON.parse(p.toString()) as { id: string }).id));
+    await json.subscribeAsync(`edge-inspect/${GROUP}/l1/${NODE}/defects`, { qos: 1 });
+    await observer.until("rejects on the line before any host", () => early.size >= 3);
+    const heldIds = [...early];
     assert.equal(observer.messages.length, 0, "nothing is published before the primary host is online");
 
     await host.connect();
@@ -36,7 +42,7 @@ test("primary host STATE: nothing before it is online, quiet while it is away, e
     await host.until("live defect events", () => host.events.filter((e) => !e.historical).length >= 3);
     // Events from before the host first came online were held too: the older ones are historical.
     const beforeOutage = host.events.length;
-    assert.ok(host.events.slice(0, beforeOutage).some((e) => e.historical), "events from before the host's first STATE online were held, and come historical");
+    for (const id of heldIds) assert.equal(host.events.find((e) => e.id === id)?.historical, true, `${id}, from before the host's first STATE online, was held and comes historical`);
 
     // The host vanishes: the broker publishes its Will (STATE offline). The node ends its session.
     const deathsBefore = observer.ndeaths.length;
@@ -80,6 +86,7 @@ test("primary host STATE: nothing before it is online, quiet while it is away, e
     station.child.kill("SIGKILL");
     await host.disconnect();
     await observer.disconnect();
+    await json.endAsync(true);
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
   }

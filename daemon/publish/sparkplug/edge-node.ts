@@ -7,7 +7,8 @@ import { TokenBucket, type Rate } from "../command-limits.js";
 import type { BdSeqFile } from "./bdseq-file.js";
 import { DataType, decodePayload, encodePayload, type Metric, type Payload } from "./codec.js";
 import { DEFECT_EVENT_METRIC, defectEventMetric } from "./defect-event.js";
-import type { NodeSource, Reading } from "./readings.js";
+import { MetricBook } from "./metric-book.js";
+import type { NodeSource } from "./readings.js";
 import { deviceTopic, nodeTopic, stateTopic, type EdgeNodeId } from "./topics.js";
 
 export const REBIRTH_METRIC = "Node Control/Rebirth";
@@ -51,9 +52,6 @@ export interface DeviceCommand {
   malformed?: EdgeError;
 }
 
-/** A birth certificate's names and aliases, per device ("" is the node). */
-type Births = Map<string, Map<string, number>>;
-
 /**
  * The station as a Sparkplug B 3.0 edge node, on its own MQTT connection:
  * the NDEATH is that connection's Will, which a connection can have only
@@ -74,9 +72,7 @@ export class SparkplugNode {
   private born = false;
   /** When the current session's first birth went out: older defect events are historical. */
   private sessionBornAtMs = 0;
-  private births: Births = new Map();
-  /** Last value sent per alias, as JSON, so that data messages carry only changes. */
-  private sent = new Map<number, string>();
+  private readonly book = new MetricBook();
   private hostOnline = false;
   private lastStateTs = -Infinity;
   private timer: NodeJS.Timeout | undefined;
@@ -124,7 +120,7 @@ export class SparkplugNode {
     const client = this.client;
     if (!client || !this.connected()) return Promise.reject(new EdgeError("E_PUBLISH_OFFLINE", "Sparkplug node not born"));
     const device = entry.topic.split("/")[4] ?? "";
-    const alias = this.births.get(device)?.get(DEFECT_EVENT_METRIC);
+    const alias = this.book.alias(device, DEFECT_EVENT_METRIC);
     if (alias === undefined) return Promise.reject(new EdgeError("E_PUBLISH_REFUSED", `no Sparkplug device '${device}' on this node for ${entry.id}`));
     let metric: Metric;
     try {
@@ -146,8 +142,8 @@ export class SparkplugNode {
     if (!client) return;
     const clean = async () => {
       if (this.connected()) {
-        for (const device of this.births.keys()) {
-          if (device !== "") void this.send(client, deviceTopic(this.o.id, "DDEATH", device), { timestamp: Date.now(), seq: this.nextSeq(), metrics: [] }).catch(() => undefined);
+        for (const device of this.book.devices()) {
+          void this.send(client, deviceTopic(this.o.id, "DDEATH", device), { timestamp: Date.now(), seq: this.nextSeq(), metrics: [] }).catch(() => undefined);
         }
       }
       this.born = false;
@@ -176,7 +172,9 @@ export class SparkplugNode {
       queueQoSZero: false,
       will: { topic: nodeTopic(o.id, "NDEATH"), payload: this.ndeath(), qos: 1, retain: false },
     });
+    let sessionOpened = false;
     client.on("connect", () => {
+      sessionOpened = true;
       this.everConnected = true;
       this.lastErrorCode = undefined;
       this.log.info({ url: o.url, node: `${o.id.groupId}/${o.id.edgeNodeId}`, bdSeq: this.bdSeq }, "Sparkplug node connected");
@@ -185,8 +183,9 @@ export class SparkplugNode {
     client.on("message", (topic, payload, packet) => this.dispatch(client, topic, payload, packet.retain, packet.properties?.userProperties ?? {}));
     client.on("close", () => {
       this.born = false;
-      if (this.closing || this.client !== client) return;
-      // The next CONNECT is a new session: its Will carries the next bdSeq.
+      if (this.closing || this.client !== client || !sessionOpened) return;
+      // The next session's CONNECT carries the next bdSeq in its Will; attempts the broker never took need none.
+      sessionOpened = false;
       this.bdSeq = o.bdSeq.next();
       client.options.will = { topic: nodeTopic(o.id, "NDEATH"), payload: this.ndeath(), qos: 1, retain: false };
     });
@@ -235,12 +234,11 @@ export class SparkplugNode {
     if (levels[2] === "NCMD") return this.onNodeCommand(client, payload);
     if (levels[2] === "DCMD" && levels.length === 5) {
       const device = levels[4]!;
-      if (!this.births.has(device) && !this.source.devices().some((d) => d.id === device)) {
+      if (!this.book.has(device) && !this.source.devices().some((d) => d.id === device)) {
         this.log.warn({ device: device.slice(0, 64) }, "DCMD for a device this node does not have: ignored");
         return;
       }
-      const aliases = this.births.get(device);
-      const names = new Map([...(aliases ?? [])].map(([n, a]) => [a, n]));
+      const names = this.book.names(device);
       let metrics: Metric[] = [];
       let malformed: EdgeError | undefined;
       // Too large is refused on its size: nothing of it is decoded.
@@ -331,22 +329,7 @@ export class SparkplugNode {
     if (!client.connected || this.closing) return;
     if (this.o.primaryHostId && !this.hostOnline) return;
     const now = Date.now();
-    const births: Births = new Map();
-    let nextAlias = 1;
-    const withAliases = (device: string, readings: Reading[]): Metric[] => {
-      const aliases = new Map<string, number>();
-      births.set(device, aliases);
-      return readings.map((r) => {
-        const alias = nextAlias++;
-        aliases.set(r.name, alias);
-        return { name: r.name, alias, timestamp: now, datatype: r.datatype, value: r.value };
-      });
-    };
-    this.sent = new Map();
-    const node = withAliases("", this.source.readings());
-    const devices = this.source.devices().map((d) => ({ id: d.id, metrics: withAliases(d.id, d.readings()) }));
-    this.births = births;
-    for (const m of [...node, ...devices.flatMap((d) => d.metrics)]) if (m.datatype !== DataType.DataSet) this.sent.set(m.alias!, JSON.stringify(m.value));
+    const { node, devices } = this.book.birth(this.source, now);
     this.seq = 0;
     const nbirth: Metric[] = [
       { name: BDSEQ_METRIC, timestamp: now, datatype: DataType.Int64, value: this.bdSeq },
@@ -364,37 +347,20 @@ export class SparkplugNode {
     for (const l of this.bornListeners) l();
   }
 
-  /** NDATA and DDATA with the metrics that changed since they were last sent; a metric the births lack means a rebirth. */
+  /** NDATA and DDATA with the metrics that changed since they were last sent; metrics the birth lacks mean a rebirth. */
   private publishChanges(): void {
     const client = this.client;
     if (!client || !this.connected()) return;
     const now = Date.now();
-    const changes = (device: string, readings: Reading[]): Metric[] | "rebirth" => {
-      const aliases = this.births.get(device);
-      if (!aliases || readings.length !== aliases.size) return "rebirth";
-      const out: Metric[] = [];
-      for (const r of readings) {
-        const alias = aliases.get(r.name);
-        if (alias === undefined) return "rebirth";
-        if (r.datatype === DataType.DataSet) continue;
-        const json = JSON.stringify(r.value);
-        if (this.sent.get(alias) === json) continue;
-        this.sent.set(alias, json);
-        out.push({ alias, timestamp: now, datatype: r.datatype, value: r.value });
-      }
-      return out;
-    };
-    const node = changes("", this.source.readings());
-    const devices = this.source.devices().map((d) => ({ id: d.id, metrics: changes(d.id, d.readings()) }));
-    if (node === "rebirth" || devices.some((d) => d.metrics === "rebirth") || devices.length !== this.births.size - 1) {
+    const changes = this.book.changes(this.source, now);
+    if (changes === "rebirth") {
       this.log.info("the station's metrics changed (a model with other classes, another line): Sparkplug rebirth");
       this.birth(client);
       return;
     }
-    if (node.length > 0) void this.send(client, nodeTopic(this.o.id, "NDATA"), { timestamp: now, seq: this.nextSeq(), metrics: node }).catch(() => undefined);
-    for (const d of devices) {
-      const metrics = d.metrics as Metric[];
-      if (metrics.length > 0) void this.send(client, deviceTopic(this.o.id, "DDATA", d.id), { timestamp: now, seq: this.nextSeq(), metrics }).catch(() => undefined);
+    if (changes.node.length > 0) void this.send(client, nodeTopic(this.o.id, "NDATA"), { timestamp: now, seq: this.nextSeq(), metrics: changes.node }).catch(() => undefined);
+    for (const d of changes.devices) {
+      if (d.metrics.length > 0) void this.send(client, deviceTopic(this.o.id, "DDATA", d.id), { timestamp: now, seq: this.nextSeq(), metrics: d.metrics }).catch(() => undefined);
     }
   }
 
