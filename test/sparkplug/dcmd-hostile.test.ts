@@ -80,6 +80,10 @@ publish:
     await ctl.publishAsync(DCMD, encode({ metrics: [threshold(0.66, "crack")] }), { qos: 0, properties: { userProperties: { from: "operator-1" } } });
     await until("the write taken", () => counts.accepted === 1);
     assert.equal(app.pipeline.decideSettings.thresholds.crack, 0.66);
+    // A Float write (what Ignition sends for a Float tag) is taken at its 7 digits: 0.7, not 0.699999988.
+    await ctl.publishAsync(DCMD, encode({ metrics: [{ name: "Thresholds/Default", datatype: 9, floatValue: 0.7 }, from("operator-1")] }), { qos: 0 });
+    await until("the Float write taken", () => counts.accepted === 2);
+    assert.equal(app.pipeline.decideSettings.threshold, 0.7);
 
     // A flood of rebirth requests: answered, at a bounded cost (a few at once, then one a second).
     const node = app.sparkplug!.node;

@@ -150,7 +150,8 @@ export function decodePayload(bytes: Uint8Array): Payload {
       timestamp: m.timestamp,
       datatype: m.datatype,
       isHistorical: m.isHistorical,
-      value: m.isNull ? null : (m.booleanValue ?? m.doubleValue ?? m.floatValue ?? m.longValue ?? m.intValue ?? m.stringValue ?? null),
+      // A Float carries 7 significant digits: 0.7 written as a Float is 0.7, not 0.699999988079071.
+      value: m.isNull ? null : (m.booleanValue ?? m.doubleValue ?? (m.floatValue === undefined ? undefined : Number(m.floatValue.toPrecision(7))) ?? m.longValue ?? m.intValue ?? m.stringValue ?? null),
     })),
   };
 }
