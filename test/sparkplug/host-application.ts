@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import mqtt, { type MqttClient } from "mqtt";
 import protobuf from "protobufjs";
@@ -101,14 +102,17 @@ export class HostApplication {
     private readonly url: string,
     private readonly group: string,
     private readonly node: string,
-    private readonly o: { primaryHostId?: string; rebirthOnGap?: boolean } = {},
+    private readonly o: { primaryHostId?: string; rebirthOnGap?: boolean; connectOptions?: { username?: string; password?: string; ca?: string; cert?: string; key?: string } } = {},
   ) {}
 
   /** Connects (clean session), subscribes, then publishes its STATE online when it is a primary host. */
   async connect(): Promise<void> {
     const id = this.o.primaryHostId;
     this.stateTimestamp = Math.max(Date.now(), this.stateTimestamp + 1);
+    const c = this.o.connectOptions ?? {};
     const client = await mqtt.connectAsync(this.url, {
+      ...(c.username && { username: c.username, password: c.password }),
+      ...(c.ca && { ca: readFileSync(c.ca), cert: readFileSync(c.cert!), key: readFileSync(c.key!) }),
       clientId: `host-${id ?? "observer"}-${process.pid}`,
       protocolVersion: 5,
       clean: true,
