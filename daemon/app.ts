@@ -41,6 +41,7 @@ import { DeviceCommands } from "./publish/sparkplug/device-commands.js";
 import { ActiveAlarms } from "./publish/sparkplug/active-alarms.js";
 import { sparkplugDefectEntry } from "./publish/sparkplug/defect-event.js";
 import { isSparkplugTopic, type EdgeNodeId } from "./publish/sparkplug/topics.js";
+import { DemoBroker } from "./publish/broker/embedded-broker.js";
 import { SnapshotTaker, type SnapshotSettings } from "./records/snapshot-taker.js";
 import { snapshotPath } from "./records/snapshot-path.js";
 import { changedSections, LIVE_SECTIONS } from "./config/reload.js";
@@ -93,6 +94,8 @@ export class App {
   /** The Sparkplug B edge node, its share of the outbox (defect events), and whether the JSON topics carry defects and metrics too. */
   readonly sparkplug: { node: SparkplugNode; id: EdgeNodeId; drainer: OutboxDrainer; jsonTopics: boolean } | undefined;
   private readonly activeAlarms = new ActiveAlarms();
+  /** The broker the station starts itself (publish.embedded_broker, the demo), before anything connects to it. */
+  readonly demoBroker: DemoBroker | undefined;
   private readonly notify: SdNotify;
   private watchdog: Watchdog | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
@@ -113,7 +116,9 @@ export class App {
     this.notify = new SdNotify(env);
     this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
-    this.publisher = parts.publisher ?? buildPublisher(config, log);
+    const p = config.publish;
+    this.demoBroker = p.type === "mqtt" && p.embedded_broker ? new DemoBroker(p.embedded_broker, resolve(config.data_dir), log.child({ part: "broker" })) : undefined;
+    this.publisher = parts.publisher ?? buildPublisher(config, log, this.demoBroker);
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
     this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ part: "camera" })));
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ part: "engine" }));
@@ -139,7 +144,6 @@ export class App {
     this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ part: "outbox" }), (m) => !isSparkplugTopic(m.topic));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ part: "http" }), env) : undefined;
-    const p = config.publish;
     const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
       {
@@ -222,7 +226,7 @@ export class App {
       },
       config.station.line,
     );
-    const node = new SparkplugNode(edgeNodeOptions(config, p, s), source, log.child({ part: "sparkplug" }));
+    const node = new SparkplugNode(edgeNodeOptions(config, p, s, this.demoBroker), source, log.child({ part: "sparkplug" }));
     const dcmd = new DeviceCommands(this.commands, commands.max_payload_bytes, s.dcmd_identity, () => node.flushChanges(), log.child({ part: "sparkplug" }));
     node.onDeviceCommand((c) => void dcmd.handle(c).catch((err: unknown) => log.error({ err }, "DCMD handling failed")));
     const drainer = new OutboxDrainer(this.store, node, p.max_in_flight, log.child({ part: "sparkplug-outbox" }), (m) => isSparkplugTopic(m.topic));
@@ -260,6 +264,7 @@ export class App {
     await step("actuation", () => this.actuation.start());
     await step("store", () => this.store.open());
     if (this.http) await step("http", () => this.startHttp(this.http!));
+    if (this.demoBroker) await step("broker", () => this.demoBroker!.start());
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
     await step("commands", () => this.commands.start());
@@ -317,6 +322,7 @@ export class App {
     this.telemetry.stop();
     const closeMs = Math.max(STOP_CLOSE_MS / 2, Math.min(STOP_CLOSE_MS, deadline - Date.now() - STOP_TAIL_MS));
     await Promise.all([this.publisher.close(closeMs), this.sparkplug?.node.close(closeMs)]);
+    await this.demoBroker?.close();
     await this.http?.stop();
     await this.store.close();
     await this.actuation.stop();
@@ -592,13 +598,13 @@ function buildStore(config: Config, log: Logger): Store {
   }
 }
 
-function buildPublisher(config: Config, log: Logger): Publisher {
+function buildPublisher(config: Config, log: Logger, embedded: DemoBroker | undefined): Publisher {
   const p = config.publish;
   switch (p.type) {
     case "memory":
       return new MemoryPublisher();
     case "mqtt":
-      return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ part: "mqtt" }));
+      return new MqttPublisher(mqttPublisherOptions(config, p, embedded), log.child({ part: "mqtt" }));
   }
 }
 

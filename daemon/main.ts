@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { App } from "./app.js";
-import type { Config } from "./config/schema.js";
-import { brokerUrl, startEmbeddedBroker, watchHint } from "./publish/broker/embedded-broker.js";
+import { watchHint } from "./publish/broker/embedded-broker.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
@@ -30,21 +28,9 @@ async function cmdRun(args: string[]): Promise<number> {
   const configFile = values.config ?? DEFAULT_CONFIG;
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level);
-  const p = config.publish;
-  const broker = p.type === "mqtt" && p.embedded_broker ? await startEmbeddedBroker(p.embedded_broker, resolve(config.data_dir), log) : undefined;
-  // The embedded broker's address is the station's broker address, in the config read at start and at every reload.
-  const withBroker = (c: Config): Config => {
-    if (broker && c.publish.type === "mqtt" && c.publish.embedded_broker) c.publish.url = brokerUrl(broker.port);
-    return c;
-  };
-  if (broker) process.stdout.write(`${watchHint(broker.port)}\n`);
-  try {
-    const app = new App(withBroker(config), log);
-    app.configSource = () => withBroker(loadConfig(configFile));
-    return await runApp(app, log, { maxParts, duration, summaryJson: values["summary-json"] });
-  } finally {
-    await broker?.close();
-  }
+  const app = new App(config, log);
+  app.configSource = () => loadConfig(configFile);
+  return runApp(app, log, { maxParts, duration, summaryJson: values["summary-json"] });
 }
 
 async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: number; summaryJson?: string }): Promise<number> {
@@ -78,6 +64,7 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
 
   try {
     await app.start();
+    if (app.demoBroker?.port !== undefined) process.stdout.write(`${watchHint(app.demoBroker.port)}\n`);
   } catch (err) {
     app.emergencySafe();
     log.fatal({ code: errorCode(err) }, errorMessage(err));

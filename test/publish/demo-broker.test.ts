@@ -1,7 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt from "mqtt";
+import { App } from "../../daemon/app.js";
+import { parseConfigText } from "../../daemon/config/load.js";
+import { quietLog } from "../fakes/quiet-log.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { encode } from "../sparkplug/host-application.js";
 import { startDemo } from "./demo.js";
@@ -63,3 +69,30 @@ async function watchDemo(implementation?: "aedes"): Promise<void> {
 test("npm start's demo: its own broker (the system's Mosquitto), the printed mosquitto_sub receives status, defects and metrics live; the Sparkplug node is there too", () => watchDemo());
 
 test("the demo on a machine without Mosquitto: aedes in the daemon's process, the same watch line works", () => watchDemo("aedes"));
+
+test("config/demo.yaml in-process (as the benches run it): the App starts its broker before connecting and stops it after", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ei-demo-app-"));
+  const config = parseConfigText("config/demo.yaml", readFileSync(new URL("../../../config/demo.yaml", import.meta.url), "utf8"), { EDGE_INSPECT_DATA_DIR: dir, EDGE_INSPECT_HTTP__ENABLED: "false" });
+  const app = new App(config, quietLog());
+  try {
+    await app.start();
+    const port = app.demoBroker!.port!;
+    const end = Date.now() + 30_000;
+    while (!app.publisher.connected()) {
+      if (Date.now() > end) throw new Error("the station did not connect to its own broker");
+      await sleep(20);
+    }
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4 });
+    const status = await new Promise<string>((resolve) => {
+      c.on("message", (_t, p) => resolve((JSON.parse(p.toString()) as { state: string }).state));
+      void c.subscribeAsync("edge-inspect/demo/line1/station1/status", { qos: 1 });
+    });
+    assert.equal(status, "online");
+    await c.endAsync(true);
+    await app.stop("test done");
+    await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2000 }), "the broker stopped with the station");
+  } finally {
+    await app.stop("test done");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

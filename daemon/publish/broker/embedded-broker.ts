@@ -31,6 +31,41 @@ export async function startEmbeddedBroker(s: EmbeddedBrokerSettings, dir: string
   return broker;
 }
 
+/**
+ * The demo's broker as the station starts and stops it, before and after
+ * everything that connects to it; its address is known once it is started
+ * (a free port is taken then).
+ */
+export class DemoBroker {
+  private broker: EmbeddedBroker | undefined;
+
+  constructor(
+    private readonly settings: EmbeddedBrokerSettings,
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.broker ??= await startEmbeddedBroker(this.settings, this.dir, this.log);
+  }
+
+  /** The port it listens on, once started. */
+  get port(): number | undefined {
+    return this.broker?.port;
+  }
+
+  /** The station's broker address; read when the station connects, after start(). */
+  url(): string {
+    if (!this.broker) throw new EdgeError("E_BROKER_START", "the embedded broker is not started");
+    return brokerUrl(this.broker.port);
+  }
+
+  async close(): Promise<void> {
+    await this.broker?.close();
+    this.broker = undefined;
+  }
+}
+
 /** What the station connects to: the embedded broker on loopback. */
 export function brokerUrl(port: number): string {
   return `mqtt://${BROKER_HOST}:${port}`;

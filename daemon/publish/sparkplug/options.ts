@@ -15,13 +15,15 @@ export function edgeNodeId(config: Config, s: SparkplugConfig): EdgeNodeId {
 }
 
 /** The node's own connection: the JSON publisher's broker and credentials, a client id of its own. */
-export function edgeNodeOptions(config: Config, m: MqttConfig, s: SparkplugConfig): EdgeNodeOptions {
-  const json = mqttPublisherOptions(config, m);
+export function edgeNodeOptions(config: Config, m: MqttConfig, s: SparkplugConfig, embedded?: { url(): string }): EdgeNodeOptions {
+  const json = mqttPublisherOptions(config, m, embedded);
   return {
     id: edgeNodeId(config, s),
     primaryHostId: s.primary_host_id,
     dataIntervalMs: s.data_interval_ms,
-    url: json.url,
+    get url() {
+      return json.url;
+    },
     clientId: `${json.clientId}-spb`,
     username: json.username,
     password: json.password,
