@@ -32,6 +32,7 @@ export interface Metric {
   name?: string;
   alias?: number;
   timestamp?: number;
+  /** Set on what the station sends; a received command may leave it out. */
   datatype?: number;
   isHistorical?: boolean;
   value: MetricValue;
@@ -49,34 +50,25 @@ function payloadType(): protobuf.Type {
   return cached;
 }
 
-/** Which oneof field carries a value of this datatype. */
-function valueField(datatype: number): string {
+/** Which oneof field carries a value of this datatype (specification 6.4.16). */
+function valueField(datatype: DataTypeCode): string {
   switch (datatype) {
-    case 1:
-    case 2:
-    case 3:
-    case 5:
-    case 6:
-    case 7:
+    case DataType.UInt32:
       return "intValue";
-    case 4:
-    case 8:
-    case 13:
+    case DataType.Int64:
+    case DataType.UInt64:
+    case DataType.DateTime:
       return "longValue";
-    case 9:
+    case DataType.Float:
       return "floatValue";
-    case 10:
+    case DataType.Double:
       return "doubleValue";
-    case 11:
+    case DataType.Boolean:
       return "booleanValue";
-    case 12:
-    case 14:
-    case 15:
+    case DataType.String:
       return "stringValue";
-    case 16:
+    case DataType.DataSet:
       return "datasetValue";
-    default:
-      throw new EdgeError("E_SPARKPLUG_DATATYPE", `Sparkplug datatype ${datatype} is not used by this station`);
   }
 }
 
@@ -97,7 +89,7 @@ function encodeMetric(m: Metric): Record<string, unknown> {
   if (m.datatype !== undefined) out.datatype = m.datatype;
   if (m.isHistorical) out.isHistorical = true;
   if (m.value === null) out.isNull = true;
-  else if (m.datatype !== undefined) out[valueField(m.datatype)] = m.datatype === DataType.DataSet ? encodeDataSet(m.value as DataSetValue) : m.value;
+  else if (m.datatype !== undefined) out[valueField(m.datatype as DataTypeCode)] = m.datatype === DataType.DataSet ? encodeDataSet(m.value as DataSetValue) : m.value;
   return out;
 }
 
