@@ -386,6 +386,8 @@ const sparkplug = z
     primary_host_id: identifier.optional(),
     /** Changed metrics are sent at most this often. */
     data_interval_ms: positiveMs(3_600_000).default(1000),
+    /** Defect events sent this recently are sent again (historical) after the host went away or asked for a rebirth: it may have missed them. */
+    replay_window_s: z.number().int().min(0).max(3600).default(60),
     /** false: Sparkplug instead of the JSON `defects` and `metrics` topics (status and cmd/ stay). */
     json_topics: z.boolean().default(true),
     /** The identity of a DCMD that names none (hosts that cannot set one); it must be in commands.allow like any other. */

@@ -121,17 +121,15 @@ export class HostApplication {
       ...(id && { will: { topic: `spBv1.0/STATE/${id}`, payload: Buffer.from(JSON.stringify({ online: false, timestamp: this.stateTimestamp })), qos: 1, retain: true } }),
     });
     client.on("error", () => undefined);
+    // Back after a session of its own was lost: what the node sent meanwhile is unknown until its next birth, which the host asks for.
+    const again = this.connected;
+    if (again) this.known = false;
+    this.connected = true;
     client.on("message", (topic, payload, packet) => this.receive(topic, payload, packet.qos, packet.retain));
     await client.subscribeAsync(`spBv1.0/${this.group}/#`, { qos: 1 });
-    const again = this.connected;
-    this.connected = true;
     this.client = client;
     if (id) await client.publishAsync(`spBv1.0/STATE/${id}`, JSON.stringify({ online: true, timestamp: this.stateTimestamp }), { qos: 1, retain: true });
-    if (again) {
-      // Back after a session of its own was lost: what the node sent meanwhile is unknown, so the host asks for births.
-      this.known = false;
-      await this.requestRebirth();
-    }
+    if (again) await this.requestRebirth();
   }
 
   /** Messages lost in transit for a while: the host sees a gap in seq. */

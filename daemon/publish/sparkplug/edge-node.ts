@@ -8,6 +8,7 @@ import type { BdSeqFile } from "./bdseq-file.js";
 import { DataType, decodePayload, encodePayload, type Metric, type Payload } from "./codec.js";
 import { DEFECT_EVENT_METRIC, defectEventMetric } from "./defect-event.js";
 import { MetricBook } from "./metric-book.js";
+import { RecentEvents } from "./recent-events.js";
 import type { NodeSource } from "./readings.js";
 import { deviceTopic, nodeTopic, stateTopic, type EdgeNodeId } from "./topics.js";
 
@@ -23,6 +24,8 @@ export interface EdgeNodeOptions {
   primaryHostId?: string;
   /** Changed metrics are sent at most this often. */
   dataIntervalMs: number;
+  /** Defect events sent this recently go out again after a session the host may have missed them in. */
+  replayWindowMs: number;
   url: string;
   clientId: string;
   username?: string;
@@ -83,7 +86,8 @@ export class SparkplugNode {
   private readonly rebirths = new TokenBucket(REBIRTHS);
   private rebirthTimer: NodeJS.Timeout | undefined;
   /** Births sent (first ones and rebirths), sessions ended by an offline STATE. */
-  readonly counts = { births: 0, rebirthRequests: 0, hostOffline: 0, defectEvents: 0 };
+  readonly counts = { births: 0, rebirthRequests: 0, hostOffline: 0, defectEvents: 0, replayed: 0 };
+  private readonly recent: RecentEvents;
 
   constructor(
     private readonly o: EdgeNodeOptions,
@@ -91,6 +95,7 @@ export class SparkplugNode {
     private readonly log: Logger,
   ) {
     this.version = o.protocol === "3.1.1" ? 4 : 5;
+    this.recent = new RecentEvents(o.replayWindowMs);
   }
 
   /** Starts connecting; resolves without waiting for the broker or the host. */
@@ -130,7 +135,22 @@ export class SparkplugNode {
     }
     return this.send(client, entry.topic, { timestamp: Date.now(), seq: this.nextSeq(), metrics: [metric] }).then(() => {
       this.counts.defectEvents++;
+      this.recent.noteSent(entry, Date.now());
     });
+  }
+
+  /** The events the host may have missed, again, right after a birth: older than the session, so historical. */
+  private replay(client: MqttClient): void {
+    for (const entry of this.recent.take()) {
+      const alias = this.book.alias(entry.topic.split("/")[4] ?? "", DEFECT_EVENT_METRIC);
+      if (alias === undefined) continue;
+      const metric = defectEventMetric(entry, alias, Number.POSITIVE_INFINITY);
+      this.counts.replayed++;
+      void this.send(client, entry.topic, { timestamp: Date.now(), seq: this.nextSeq(), metrics: [metric] }).then(
+        () => this.recent.noteSent(entry, Date.now()),
+        () => undefined,
+      );
+    }
   }
 
   /** Clean stop: DDEATH for every device, NDEATH, DISCONNECT, within about `withinMs`. */
@@ -182,6 +202,8 @@ export class SparkplugNode {
     });
     client.on("message", (topic, payload, packet) => this.dispatch(client, topic, payload, packet.retain, packet.properties?.userProperties ?? {}));
     client.on("close", () => {
+      // Lost with the link: what the broker had not passed on yet.
+      if (this.born) this.recent.resendLater(Date.now());
       this.born = false;
       if (this.closing || this.client !== client || !sessionOpened) return;
       // The next session's CONNECT carries the next bdSeq in its Will; attempts the broker never took need none.
@@ -202,15 +224,36 @@ export class SparkplugNode {
     return client;
   }
 
-  /** Ends this connection and starts a new session (next bdSeq). */
-  private reopen(client: MqttClient): void {
+  /**
+   * Ends this connection and starts a new session (next bdSeq). `clean`: with
+   * a DISCONNECT, after the node published its own NDEATH, so that the broker
+   * does not publish the Will as a second one; the new session connects only
+   * once the old one is gone (the same client id would take it over, and a
+   * take-over publishes the old session's Will).
+   */
+  private reopen(client: MqttClient, clean = false): void {
     client.removeAllListeners();
     client.on("error", () => undefined);
-    client.end(true);
     this.born = false;
-    if (this.closing) return;
-    this.bdSeq = this.o.bdSeq.next();
-    this.client = this.open();
+    let next = false;
+    const openNext = () => {
+      if (next || this.closing) return;
+      next = true;
+      this.bdSeq = this.o.bdSeq.next();
+      this.client = this.open();
+    };
+    if (!clean) {
+      client.end(true);
+      openNext();
+      return;
+    }
+    client.end(false, {}, openNext);
+    // A broker that does not answer the DISCONNECT: drop the socket and go on.
+    setTimeout(() => {
+      if (next) return;
+      client.end(true);
+      openNext();
+    }, 2000).unref();
   }
 
   /** NCMD, DCMD and STATE first: nothing is born before the node can hear a rebirth request or its host. */
@@ -268,6 +311,8 @@ export class SparkplugNode {
     if (metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
       this.counts.rebirthRequests++;
       this.log.info("Sparkplug rebirth requested");
+      // A host that asks has lost track (a seq gap, its own reconnect): the events it may have missed come again.
+      this.recent.resendLater(Date.now());
       this.rebirth(client);
     }
   }
@@ -313,6 +358,7 @@ export class SparkplugNode {
     }
     if (!this.born) return;
     this.counts.hostOffline++;
+    this.recent.resendLater(Date.now());
     this.log.warn({ host: this.o.primaryHostId }, "primary host offline: ending the Sparkplug session until it is back (defect events wait in the outbox)");
     this.born = false;
     const old = client;
@@ -320,7 +366,7 @@ export class SparkplugNode {
       .publishAsync(nodeTopic(this.o.id, "NDEATH"), this.ndeath(), { qos: 1, retain: false })
       .catch(() => undefined)
       .finally(() => {
-        if (this.client === old) this.reopen(old);
+        if (this.client === old) this.reopen(old, true);
       });
   }
 
@@ -344,6 +390,7 @@ export class SparkplugNode {
     if (first) this.sessionBornAtMs = now;
     this.counts.births++;
     this.log.info({ bdSeq: this.bdSeq, devices: devices.map((d) => d.id) }, "Sparkplug NBIRTH and DBIRTH sent");
+    this.replay(client);
     for (const l of this.bornListeners) l();
   }
 

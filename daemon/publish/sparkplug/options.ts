@@ -21,6 +21,7 @@ export function edgeNodeOptions(config: Config, m: MqttConfig, s: SparkplugConfi
     id: edgeNodeId(config, s),
     primaryHostId: s.primary_host_id,
     dataIntervalMs: s.data_interval_ms,
+    replayWindowMs: s.replay_window_s * 1000,
     get url() {
       return json.url;
     },
