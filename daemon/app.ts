@@ -37,6 +37,14 @@ import { pipelineCommandTarget } from "./publish/pipeline-commands.js";
 import { Telemetry } from "./publish/telemetry.js";
 import { OutboxDrainer } from "./publish/outbox-drainer.js";
 import { defectMessage } from "./publish/messages.js";
+import { SparkplugNode } from "./publish/sparkplug/edge-node.js";
+import { edgeNodeId, edgeNodeOptions } from "./publish/sparkplug/options.js";
+import { stationSource } from "./publish/sparkplug/station-metrics.js";
+import { DeviceCommands } from "./publish/sparkplug/device-commands.js";
+import { ActiveAlarms } from "./publish/sparkplug/active-alarms.js";
+import { sparkplugDefectEntry } from "./publish/sparkplug/defect-event.js";
+import { isSparkplugTopic, type EdgeNodeId } from "./publish/sparkplug/topics.js";
+import { DemoBroker } from "./publish/broker/embedded-broker.js";
 import { SnapshotTaker, type SnapshotSettings } from "./records/snapshot-taker.js";
 import { snapshotPath } from "./records/snapshot-path.js";
 import { changedSections, LIVE_SECTIONS } from "./config/reload.js";
@@ -88,6 +96,11 @@ export class App {
   private swapping = false;
   private readonly actuation: LineActuation;
   private readonly drainer: OutboxDrainer;
+  /** The Sparkplug B edge node, its share of the outbox (defect events), and whether the JSON topics carry defects and metrics too. */
+  readonly sparkplug: { node: SparkplugNode; id: EdgeNodeId; drainer: OutboxDrainer; jsonTopics: boolean } | undefined;
+  private readonly activeAlarms = new ActiveAlarms();
+  /** The broker the station starts itself (publish.embedded_broker, the demo), before anything connects to it. */
+  readonly demoBroker: DemoBroker | undefined;
   private readonly notify: SdNotify;
   private watchdog: Watchdog | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
@@ -109,7 +122,9 @@ export class App {
     this.overrides = new RuntimeOverrides(config.data_dir, log.child({ component: "overrides" }));
     this.gpio = parts.gpio ?? buildGpio(config);
     this.store = parts.store ?? buildStore(config, log);
-    this.publisher = parts.publisher ?? buildPublisher(config, log);
+    const p = config.publish;
+    this.demoBroker = p.type === "mqtt" && p.embedded_broker ? new DemoBroker(p.embedded_broker, resolve(config.data_dir), log.child({ component: "broker" })) : undefined;
+    this.publisher = parts.publisher ?? buildPublisher(config, log, this.demoBroker);
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
     this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
     this.engine = new WorkerEngine(parts.engine ?? engineOptions(config), log.child({ component: "engine" }));
@@ -133,9 +148,8 @@ export class App {
     );
     this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ component: "snapshots" }));
     this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
-    this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ component: "outbox" }));
+    this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ component: "outbox" }), (m) => !isSparkplugTopic(m.topic));
     this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ component: "http" }), env) : undefined;
-    const p = config.publish;
     const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
       {
@@ -161,18 +175,23 @@ export class App {
       this.publisher,
       log.child({ component: "commands" }),
     );
+    this.sparkplug = p.type === "mqtt" && p.sparkplug?.enabled ? this.buildSparkplug(config, p, p.sparkplug, commands, log) : undefined;
     const metricsMs = (p.type === "mqtt" ? p.metrics_interval_s : 10) * 1000;
     this.telemetry = new Telemetry(config.station, this.publisher, () => this.metrics(), metricsMs, log.child({ component: "telemetry" }));
-    this.store.onAlarm((a) => this.telemetry.alarm(a));
+    const announce = (alarm: Parameters<Telemetry["alarm"]>[0]) => {
+      this.telemetry.alarm(alarm);
+      this.activeAlarms.note(alarm);
+    };
+    this.store.onAlarm(announce);
     this.publisher.onProblem((problem) => {
       const alarm = { ...problem, active: true, timeMs: Date.now() };
       this.store.recordAlarm(alarm);
-      this.telemetry.alarm(alarm);
+      announce(alarm);
     });
     this.alarms.on((a) => {
       const alarm = { code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() };
       this.store.recordAlarm(alarm);
-      this.telemetry.alarm(alarm);
+      announce(alarm);
     });
   }
 
@@ -195,7 +214,35 @@ export class App {
       store: this.store.stats(),
       outbox: { published: this.drainer.published, failures: this.drainer.failures, refused: this.drainer.refused },
       commands: this.commands.counts,
+      ...(this.sparkplug && { sparkplug: this.sparkplug.node.counts }),
     };
+  }
+
+  /** The edge node on its own connection, reading the station's books; its DCMDs go through the station's commands. */
+  private buildSparkplug(
+    config: Config,
+    p: Extract<Config["publish"], { type: "mqtt" }>,
+    s: NonNullable<Extract<Config["publish"], { type: "mqtt" }>["sparkplug"]>,
+    commands: Extract<Config["publish"], { type: "mqtt" }>["commands"],
+    log: Logger,
+  ): NonNullable<App["sparkplug"]> {
+    const source = stationSource(
+      {
+        summary: () => this.summary(),
+        health: () => this.health(),
+        model: () => this.engineInfo,
+        defectClasses: () => this.pipeline.labels.filter((l) => l !== this.pipeline.decideSettings.okLabel),
+        thresholds: () => ({ threshold: this.pipeline.decideSettings.threshold, thresholds: this.pipeline.decideSettings.thresholds }),
+        commandStats: () => this.commands.counts,
+        activeAlarms: () => this.activeAlarms.codes(),
+      },
+      config.station.line,
+    );
+    const node = new SparkplugNode(edgeNodeOptions(config, p, s, this.demoBroker), source, log.child({ component: "sparkplug" }));
+    const dcmd = new DeviceCommands(this.commands, commands.max_payload_bytes, s.dcmd_identity, () => node.flushChanges(), log.child({ component: "sparkplug" }));
+    node.onDeviceCommand((c) => void dcmd.handle(c).catch((err: unknown) => log.error({ err }, "DCMD handling failed")));
+    const drainer = new OutboxDrainer(this.store, node, p.max_in_flight, log.child({ component: "sparkplug-outbox" }), (m) => isSparkplugTopic(m.topic));
+    return { node, id: edgeNodeId(config, s), drainer, jsonTopics: s.json_topics };
   }
 
   /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
@@ -229,10 +276,11 @@ export class App {
     await step("actuation", () => this.actuation.start());
     await step("store", () => this.store.open());
     if (this.http) await step("http", () => this.startHttp(this.http!));
+    if (this.demoBroker) await step("broker", () => this.demoBroker!.start());
     await step("publisher", () => this.publisher.connect());
     this.drainer.start();
     await step("commands", () => this.commands.start());
-    this.telemetry.start();
+    if (this.sparkplug?.jsonTopics !== false) this.telemetry.start();
     this.overrides.load();
     this.engineInfo = await step("engine", () => this.engine.load());
     this.log.info({ engine: this.engineInfo }, `model ${this.engineInfo.name} ${this.engineInfo.version} loaded on ${this.engineInfo.backend}`);
@@ -240,6 +288,11 @@ export class App {
     if (problems.length > 0) throw new EdgeError("E_CONFIG", `start failed at engine: the config does not fit model ${this.engineInfo.name}:\n${problems.join("\n")}`);
     this.pipeline.decideSettings = this.judgedBy(this.config, this.engineInfo);
     await step("camera", () => this.pipeline.start(this.engineInfo!.labels));
+    // Born once the model's classes are known: the birth certificate names every metric the line will report.
+    if (this.sparkplug) {
+      await step("sparkplug", () => this.sparkplug!.node.start());
+      this.sparkplug.drainer.start();
+    }
     this.state = "running";
     const ready = `running: ${this.config.line.mode}, model ${this.engineInfo.version}`;
     this.notify.ready(ready);
@@ -278,8 +331,11 @@ export class App {
       this.log.warn({ outbox: this.store.stats().outbox }, "outbox not empty at stop: it is kept and sent after the next start");
     }
     this.drainer.stop();
+    this.sparkplug?.drainer.stop();
     this.telemetry.stop();
-    await this.publisher.close(Math.max(STOP_CLOSE_MS / 2, Math.min(STOP_CLOSE_MS, deadline - Date.now() - STOP_TAIL_MS)));
+    const closeMs = Math.max(STOP_CLOSE_MS / 2, Math.min(STOP_CLOSE_MS, deadline - Date.now() - STOP_TAIL_MS));
+    await Promise.all([this.publisher.close(closeMs), this.sparkplug?.node.close(closeMs)]);
+    await this.demoBroker?.close();
     await this.http?.stop();
     await this.store.close();
     await this.actuation.stop();
@@ -488,7 +544,13 @@ export class App {
   /** The inspection, its defect message and its snapshot: one store transaction. */
   private record(p: SettledPart, jpeg: Buffer | undefined): void {
     const snapshot = jpeg ? snapshotPath(this.runId, p.id) : null;
-    const outbox = p.outcome === "rejected" ? [defectMessage(this.config.station, this.runId, p, snapshot)] : [];
+    const outbox = [];
+    if (p.outcome === "rejected") {
+      const defect = defectMessage(this.config.station, this.runId, p, snapshot);
+      if (this.sparkplug?.jsonTopics !== false) outbox.push(defect);
+      // The line is the device: today the station's one line.
+      if (this.sparkplug) outbox.push(sparkplugDefectEntry(this.sparkplug.id, this.config.station.line, defect));
+    }
     this.store.record(p, outbox, jpeg);
   }
 
@@ -559,13 +621,13 @@ function buildStore(config: Config, log: Logger): Store {
   }
 }
 
-function buildPublisher(config: Config, log: Logger): Publisher {
+function buildPublisher(config: Config, log: Logger, embedded: DemoBroker | undefined): Publisher {
   const p = config.publish;
   switch (p.type) {
     case "memory":
       return new MemoryPublisher();
     case "mqtt":
-      return new MqttPublisher(mqttPublisherOptions(config, p), log.child({ component: "mqtt" }));
+      return new MqttPublisher(mqttPublisherOptions(config, p, embedded), log.child({ component: "mqtt" }));
   }
 }
 

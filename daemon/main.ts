@@ -2,6 +2,7 @@
 import { cmdErrors } from "./cli/errors.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { App } from "./app.js";
+import { watchHint } from "./publish/broker/embedded-broker.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
@@ -64,6 +65,7 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
 
   try {
     await app.start();
+    if (app.demoBroker?.port !== undefined) process.stdout.write(`${watchHint(app.demoBroker.port)}\n`);
   } catch (err) {
     app.emergencySafe();
     log.fatal({ code: errorCode(err) }, errorMessage(err));

@@ -30,7 +30,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # Debian / Raspberry Pi OS names. Jetson (JetPack) ships its own OpenCV: the
 # libopencv-dev check is skipped when pkg-config already finds opencv4.
 run_pkgs=(g++ make python3 pkg-config)
-test_pkgs=(mosquitto chromium gstreamer1.0-plugins-base)
+test_pkgs=(mosquitto mosquitto-clients chromium gstreamer1.0-plugins-base)
 # Training and quantization only (the daemon never needs Python): Debian's
 # CPU PyTorch and onnx, used through /usr/bin/python3.
 tools_pkgs=(python3-torch python3-onnx python3-numpy python3-yaml)

@@ -395,10 +395,44 @@ export const commandsSchema = z
   })
   .strict();
 
+/** The station as a Sparkplug B 3.0 edge node (docs/mqtt.md), beside the JSON topics or instead of them. */
+const sparkplug = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Default: station.site. */
+    group_id: identifier.optional(),
+    /** Default: station.device. */
+    edge_node_id: identifier.optional(),
+    /** Publish only while this host application's STATE says online; hold defect events while it is away. */
+    primary_host_id: identifier.optional(),
+    /** Changed metrics are sent at most this often. */
+    data_interval_ms: positiveMs(3_600_000).default(1000),
+    /** Defect events sent this recently are sent again (historical) after the host went away or asked for a rebirth: it may have missed them. */
+    replay_window_s: z.number().int().min(0).max(3600).default(60),
+    /** false: Sparkplug instead of the JSON `defects` and `metrics` topics (status and cmd/ stay). */
+    json_topics: z.boolean().default(true),
+    /** The identity of a DCMD that names none (hosts that cannot set one); it must be in commands.allow like any other. */
+    dcmd_identity: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+/** A broker the station starts itself, on loopback (the demo): `url` is then its own. */
+const embeddedBroker = z
+  .object({
+    /** 0: a free port, printed at start. */
+    port: z.number().int().min(0).max(65_535).default(0),
+    /** auto: the system's Mosquitto when installed, otherwise aedes in the daemon's process. */
+    implementation: z.enum(["auto", "mosquitto", "aedes"]).default("auto"),
+  })
+  .strict();
+
 const mqttPublish = z
   .object({
     type: z.literal("mqtt"),
-    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, "must be an mqtt://, mqtts://, ws:// or wss:// URL"),
+    /** Required unless embedded_broker is set. */
+    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, "must be an mqtt://, mqtts://, ws:// or wss:// URL").optional(),
+    embedded_broker: embeddedBroker.optional(),
+    sparkplug: sparkplug.optional(),
     client_id: z.string().min(1).max(128).optional(),
     protocol: z.enum(["auto", "5", "3.1.1"]).default("auto"),
     tls: z
@@ -500,6 +534,10 @@ export const configSchema = z
           message: `'${cls}' is not one of the engine's labels (${labels!.join(", ")})`,
         });
       }
+    }
+    const p = c.publish;
+    if (p.type === "mqtt" && (p.url === undefined) === (p.embedded_broker === undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["publish", "url"], message: p.url === undefined ? "required (or publish.embedded_broker)" : "the embedded broker has its own address: leave url out with embedded_broker" });
     }
     const a = c.actuation;
     if (a.on_escape === "line-stop" && !a.line_stop) {

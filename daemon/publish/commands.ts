@@ -78,6 +78,15 @@ export interface CommandStats {
   repliesDropped: number;
 }
 
+/** The reply to every command. */
+export interface CommandReply {
+  ok: boolean;
+  command: string;
+  request_id?: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
 /** Where a reply goes, and why the request's own reply address was not taken. */
 interface Route {
   topic: string;
@@ -121,9 +130,20 @@ export class Commands {
     });
   }
 
-  async handle(m: IncomingMessage): Promise<void> {
+  /** The topic a command of this name arrives on (for commands that come another way, e.g. a Sparkplug DCMD). */
+  commandTopic(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  /**
+   * One command through every check, limit and counter. `answer`, when
+   * given, takes the reply instead of an MQTT reply topic (a Sparkplug DCMD
+   * has none: its effect shows in the device's data).
+   */
+  async handle(m: IncomingMessage, answer?: (reply: CommandReply) => Promise<void>): Promise<void> {
     const name = m.topic.slice(this.prefix.length);
-    const route = this.route(m, name);
+    const route = answer ? { topic: "", correlationData: undefined, problem: undefined } : this.route(m, name);
+    const reply = answer ?? ((body: CommandReply) => this.reply(route, body));
     let requestId: string | undefined;
     let release: (() => void) | undefined;
     try {
@@ -133,21 +153,26 @@ export class Commands {
       const result = await this.run(name as CommandName, args);
       this.counts.accepted++;
       this.log.info({ command: name, from: args.from }, `command ${name} done`);
-      await this.reply(route, { ok: true, command: name, request_id: requestId, result });
+      await reply({ ok: true, command: name, request_id: requestId, result });
     } catch (err) {
       const code = errorCode(err);
-      this.counts.refused++;
-      this.counts.refusedByCode[code] = (this.counts.refusedByCode[code] ?? 0) + 1;
+      this.countRefusal(code);
       if (code === "E_CMD_RATE" && !this.rateReplies.take()) {
         this.counts.repliesDropped++;
         return;
       }
       const shown = clip(name);
       this.log.warn({ command: shown, code }, `command ${shown} refused: ${errorMessage(err)}`);
-      await this.reply(route, { ok: false, command: shown, request_id: requestId, error: { code, message: errorMessage(err) } });
+      await reply({ ok: false, command: shown, request_id: requestId, error: { code, message: errorMessage(err) } });
     } finally {
       release?.();
     }
+  }
+
+  /** A command refused before it could be read as one (a Sparkplug DCMD that does not decode): counted like the rest. */
+  countRefusal(code: string): void {
+    this.counts.refused++;
+    this.counts.refusedByCode[code] = (this.counts.refusedByCode[code] ?? 0) + 1;
   }
 
   /**
@@ -235,7 +260,7 @@ export class Commands {
     }
   }
 
-  private async reply(route: Route, body: unknown): Promise<void> {
+  private async reply(route: Route, body: CommandReply): Promise<void> {
     await this.publisher.publish({ id: "", topic: route.topic, payload: JSON.stringify(body), qos: 1, correlationData: route.correlationData }).catch((err: unknown) => {
       this.counts.repliesDropped++;
       this.log.debug({ err, topic: route.topic }, "command reply not delivered");

@@ -1,12 +1,14 @@
 import { EdgeError } from "../util/errors.js";
 import { topicMatches, type IncomingMessage, type OutgoingMessage, type Publisher, type PublishProblem } from "./publisher.js";
 
-/** Messages the twin keeps: enough to look at, bounded for a demo line that runs for days. */
+/** Messages the twin keeps: enough to look at, bounded for a line without a broker that runs for days. */
 const KEEP = 1000;
 
 /**
- * The broker's in-memory twin: acknowledges what it receives and keeps the
- * last KEEP (to 2 KEEP) messages, and can be taken offline to exercise the outbox.
+ * The broker's in-memory twin, for tests and for a station configured without
+ * a broker (the demo has a real one, publish.embedded_broker): acknowledges
+ * what it receives and keeps the last KEEP (to 2 KEEP) messages, and can be
+ * taken offline to exercise the outbox.
  */
 export class MemoryPublisher implements Publisher {
   readonly kind = "memory";

@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { EdgeError } from "../util/errors.js";
 import type { MqttPublisherOptions } from "./mqtt-publisher.js";
 import { statusPayload } from "./telemetry.js";
 import { topic } from "./topics.js";
@@ -8,11 +9,16 @@ type MqttConfig = Extract<Config["publish"], { type: "mqtt" }>;
 /** Room in a command's packet for its topic and properties (response topic, correlation data, user properties). */
 export const COMMAND_PACKET_HEADROOM = 4096;
 
-/** `password` arrives here already resolved from its secret reference (config/secrets.ts). */
-export function mqttPublisherOptions(config: Config, m: MqttConfig): MqttPublisherOptions {
+/** `password` arrives here already resolved from its secret reference (config/secrets.ts); `embedded`: the demo's broker, when publish.embedded_broker is set. */
+export function mqttPublisherOptions(config: Config, m: MqttConfig, embedded?: { url(): string }): MqttPublisherOptions {
   const s = config.station;
+  const url = m.url;
+  if (url === undefined && !embedded) throw new EdgeError("E_CONFIG", "publish.url: required without publish.embedded_broker");
   return {
-    url: m.url,
+    // Read on connect: the embedded broker's port is known once it is started.
+    get url() {
+      return url ?? embedded!.url();
+    },
     clientId: m.client_id ?? `edge-inspect-${s.site}-${s.line}-${s.device}`,
     username: m.username,
     password: m.password,

@@ -50,7 +50,7 @@ const PROBLEM_INTERVAL_MS = 60_000;
 const PUBLISH_OVERHEAD = 16;
 
 /** CONNACK codes meaning "this broker does not speak MQTT 5" (3.1.1 code 1, MQTT 5 reason 0x84). */
-const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
+export const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
 
 /**
  * The plant's broker over mqtt.js. QoS 1 publishes settle on PUBACK; when the
@@ -153,19 +153,7 @@ export class MqttPublisher implements Publisher {
   }
 
   private readTls(): IClientOptions {
-    const read = (what: string, file: string | undefined) => {
-      if (!file) return undefined;
-      try {
-        return readFileSync(file);
-      } catch (err) {
-        throw new EdgeError("E_PUBLISH_TLS", `cannot read MQTT ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
-      }
-    };
-    const ca = read("CA", this.o.caFile);
-    const cert = read("certificate", this.o.certFile);
-    const key = read("key", this.o.keyFile);
-    if (Boolean(cert) !== Boolean(key)) throw new EdgeError("E_PUBLISH_TLS", "MQTT certificate and key must be given together");
-    return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
+    return readTlsFiles(this.o);
   }
 
   private open(tls: IClientOptions): MqttClient {
@@ -288,6 +276,23 @@ export class MqttPublisher implements Publisher {
   private failPending(err: Error): void {
     for (const fail of [...this.pending]) fail(err);
   }
+}
+
+/** The PEM files of an MQTT connection, read now: a missing file is E_PUBLISH_TLS at start, not a silent plain connection. */
+export function readTlsFiles(o: { caFile?: string; certFile?: string; keyFile?: string }): IClientOptions {
+  const read = (what: string, file: string | undefined) => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new EdgeError("E_PUBLISH_TLS", `cannot read MQTT ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    }
+  };
+  const ca = read("CA", o.caFile);
+  const cert = read("certificate", o.certFile);
+  const key = read("key", o.keyFile);
+  if (Boolean(cert) !== Boolean(key)) throw new EdgeError("E_PUBLISH_TLS", "MQTT certificate and key must be given together");
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
 }
 
 function isRefusal(err: Error & { code?: unknown }): boolean {

@@ -1,5 +1,5 @@
 import type { Logger } from "../util/log.js";
-import type { Store } from "../records/store.js";
+import type { OutboxMessage, Store } from "../records/store.js";
 import { errorCode, errorMessage } from "../util/errors.js";
 import { PUBLISH_REFUSED, type Publisher } from "./publisher.js";
 
@@ -10,6 +10,10 @@ import { PUBLISH_REFUSED, type Publisher } from "./publisher.js";
  * duplicate, never a gap. A message the broker refuses for good is taken
  * out (its inspection row stays) rather than offered again forever in front
  * of every message behind it; the publisher raises the alarm.
+ *
+ * Two drainers may share one outbox, each taking the entries it `owns` (the
+ * JSON topics, the Sparkplug node): each keeps its own place in it, so one
+ * held back (the Sparkplug host away) holds nothing of the other's.
  */
 export class OutboxDrainer {
   private lastSent = 0;
@@ -26,9 +30,10 @@ export class OutboxDrainer {
 
   constructor(
     private readonly store: Store,
-    private readonly publisher: Publisher,
+    private readonly publisher: Pick<Publisher, "connected" | "publish" | "onConnect">,
     private readonly window: number,
     private readonly log: Logger,
+    private readonly owns: (message: OutboxMessage) => boolean = () => true,
   ) {}
 
   start(): void {
@@ -79,7 +84,7 @@ export class OutboxDrainer {
       for (const entry of entries) {
         this.lastSent = entry.seq;
         // Still awaiting its PUBACK from before a rewind: that attempt settles it.
-        if (this.inflight.has(entry.seq)) continue;
+        if (this.inflight.has(entry.seq) || !this.owns(entry.message)) continue;
         this.send(entry.seq, entry.message);
       }
     }

@@ -98,6 +98,10 @@ export const ERROR_CODES = {
   E_CMD_CORRELATION: "correlation data over 256 bytes: not echoed",
   E_CMD_UNAVAILABLE: "the command cannot act now (outputs held, no frame judged, no package)",
   E_HTTP_LISTEN: "the review server cannot listen on its address: an alarm, the line keeps running",
+  E_BROKER_START: "the demo's embedded MQTT broker cannot start (no mosquitto executable for implementation: mosquitto)",
+  E_SPARKPLUG_BDSEQ: "the Sparkplug bdSeq file in the data directory cannot be read or written",
+  E_SPARKPLUG_PAYLOAD: "a Sparkplug message is not a valid Sparkplug B payload: refused",
+  E_SPARKPLUG_STATE: "the primary host's STATE message is not Sparkplug 3.0 JSON: ignored",
   // benchmarks (bench/)
   E_BENCH_ARGS: "a benchmark setting is invalid",
   E_BENCH_DAEMON: "the daemon under benchmark exited without its summary",

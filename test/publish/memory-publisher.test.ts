@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryPublisher } from "../../daemon/publish/memory-publisher.js";
 
-test("the in-memory broker keeps the latest messages, bounded, for a demo line that runs for days", async () => {
+test("the in-memory broker keeps the latest messages, bounded, for a line without a broker that runs for days", async () => {
   const p = new MemoryPublisher();
   await assert.rejects(p.publish({ id: "0", topic: "t", payload: "{}", qos: 1 }), { code: "E_PUBLISH_OFFLINE" });
   await p.connect();
