@@ -115,7 +115,7 @@ export const stressBenchmark: Benchmark = {
         failsafe: summary.failsafe,
         // The pipeline's promise beside the core's: books balance at every settled part, and no part left as good
         // without a verdict of pass (a late verdict takes the fail-safe action instead; escapes are counted apart).
-        books: summary.invariant_ok ? "ok" : "BROKEN",
+        invariant: summary.invariant_ok ? "ok" : "BROKEN",
         unjudged_passed: parts.filter((p) => p.outcome === "accepted" && p.judgement.verdict === "unknown" && !p.reason.startsWith("escaped:")).length,
         lead_ms: timing?.leadMs ?? NaN,
         spin_pct: ((timing?.spinMs ?? NaN) / (seconds * 1000)) * 100,
