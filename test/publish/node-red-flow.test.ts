@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep } from "../../daemon/util/clock.js";
+import { freePort } from "../../daemon/util/free-port.js";
 import { startDemo } from "./demo.js";
 
 const FLOWS = fileURLToPath(new URL("../../../examples/node-red/flows.json", import.meta.url));
@@ -65,13 +65,3 @@ test("examples/node-red/flows.json in a real Node-RED against the demo: defects 
   }
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

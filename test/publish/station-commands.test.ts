@@ -28,13 +28,9 @@ publish: { type: mqtt, url: ${url}, reconnect_ms: 100, commands: { allow: [opera
 ${extra}`;
 }
 
-test("snapshot, reload-config and swap-model commands act on the running station; a path from the network is refused", async () => {
-  const broker = await Mosquitto.start();
-  const dir = mkdtempSync(join(tmpdir(), "ei-cmd-"));
-  let file = yaml(broker.url, dir);
-  const app = new App(parseConfigText("t.yaml", file, {}), quietLog());
-  app.configSource = () => parseConfigText("t.yaml", file, {});
-  const ctl = await mqtt.connectAsync(broker.url, { clientId: "ctl", protocolVersion: 5 });
+/** An operator's client: each request waits for its reply on cmd/<name>/reply. */
+async function commander(url: string, clientId: string) {
+  const ctl = await mqtt.connectAsync(url, { clientId, protocolVersion: 5 });
   await ctl.subscribeAsync(topic(station, "cmd/+/reply"), { qos: 1 });
   const replies: Array<Record<string, unknown>> = [];
   ctl.on("message", (_t, payload) => replies.push(JSON.parse(payload.toString()) as Record<string, unknown>));
@@ -44,6 +40,16 @@ test("snapshot, reload-config and swap-model commands act on the running station
     while (replies.length === n) await sleep(20);
     return replies[n]!;
   };
+  return { ctl, request };
+}
+
+test("snapshot, reload-config and swap-model commands act on the running station; a path from the network is refused", async () => {
+  const broker = await Mosquitto.start();
+  const dir = mkdtempSync(join(tmpdir(), "ei-cmd-"));
+  let file = yaml(broker.url, dir);
+  const app = new App(parseConfigText("t.yaml", file, {}), quietLog());
+  app.configSource = () => parseConfigText("t.yaml", file, {});
+  const { ctl, request } = await commander(broker.url, "ctl");
   try {
     await app.start();
     while (!app.publisher.connected()) await sleep(20);
@@ -85,16 +91,7 @@ test("set-threshold is kept across a reload that changes nothing, a model swap a
   const broker = await Mosquitto.start();
   const dir = mkdtempSync(join(tmpdir(), "ei-cmd-"));
   const file = yaml(broker.url, dir, "decide: { thresholds: { stain: 0.3 } }");
-  const ctl = await mqtt.connectAsync(broker.url, { clientId: "ctl-overrides", protocolVersion: 5 });
-  await ctl.subscribeAsync(topic(station, "cmd/+/reply"), { qos: 1 });
-  const replies: Array<Record<string, unknown>> = [];
-  ctl.on("message", (_t, payload) => replies.push(JSON.parse(payload.toString()) as Record<string, unknown>));
-  const request = async (name: string, body: Record<string, unknown>) => {
-    const n = replies.length;
-    await ctl.publishAsync(topic(station, `cmd/${name}`), JSON.stringify({ from: "operator-1", ...body }), { qos: 1 });
-    while (replies.length === n) await sleep(20);
-    return replies[n]!;
-  };
+  const { ctl, request } = await commander(broker.url, "ctl-overrides");
   const started = async () => {
     const app = new App(parseConfigText("t.yaml", file, {}), quietLog());
     app.configSource = () => parseConfigText("t.yaml", file, {});

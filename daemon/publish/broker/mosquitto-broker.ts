@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { EdgeError } from "../../util/errors.js";
+import { freePort } from "../../util/free-port.js";
 import type { Logger } from "../../util/log.js";
 import { BROKER_HOST, type EmbeddedBroker } from "./embedded-broker.js";
 
@@ -18,7 +19,7 @@ export class MosquittoBroker implements EmbeddedBroker {
   ) {}
 
   static async start(executable: string, port: number, dir: string, log: Logger): Promise<MosquittoBroker> {
-    const listen = port === 0 ? await freePort() : port;
+    const listen = port === 0 ? await freePort(BROKER_HOST) : port;
     const confDir = join(dir, "broker");
     mkdirSync(confDir, { recursive: true });
     const conf = join(confDir, "mosquitto.conf");
@@ -54,16 +55,6 @@ export class MosquittoBroker implements EmbeddedBroker {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, BROKER_HOST, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
