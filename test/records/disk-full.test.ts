@@ -11,7 +11,7 @@ test("the database on a 2 MB tmpfs filled up: no crash, an alarm, bounded memory
   // A private mount namespace: the tmpfs exists only for the child and vanishes with it.
   const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs -o size=2m tmpfs "$1" && exec "$2" "$3" disk-full "$1"`, "sh", dir, process.execPath, child], {
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 240_000,
   });
   rmSync(dir, { recursive: true, force: true });
   assert.equal(r.status, 0, `child failed: ${r.stderr}`);
