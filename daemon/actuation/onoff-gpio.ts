@@ -1,6 +1,7 @@
 import { Gpio as OnoffPin, type BinaryValue } from "onoff";
 import { nowMs } from "../util/clock.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
+import { edgesSince } from "./sysfs-edges.js";
 import { edgeWanted, type Gpio, type InputLine, type InputSpec, type OutputLine, type OutputSpec, type WorkerOutput } from "./gpio.js";
 
 const SYSFS = "/sys/class/gpio";
@@ -44,12 +45,16 @@ export class OnoffGpio implements Gpio {
       read: () => pin.readSync() === 1,
       watch: (listener) => {
         try {
+          // Read before watching: what a notification changed is judged against it (sysfs-edges.ts).
+          let last = pin.readSync() === 1;
           pin.watch((err, value) => {
             // epoll reports after the fact; the callback time is the best edge time sysfs gives.
             const tMs = nowMs();
             if (err) return;
             const active = value === 1;
-            if (edgeWanted(spec.edge, active)) listener({ active, tMs });
+            const edges = edgesSince(last, active);
+            last = active;
+            for (const edge of edges) if (edgeWanted(spec.edge, edge)) listener({ active: edge, tMs });
           });
         } catch (err) {
           // epoll refuses files that are not sysfs GPIO values (EPERM), e.g. a plain file where the kernel's tree should be.

@@ -8,6 +8,8 @@ export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 const BIN = join(REPO, "bin", "edge-inspect");
 /** Preloaded into a daemon to raise an exception nothing catches on SIGUSR2. */
 export const THROW_ON_SIGUSR2 = fileURLToPath(new URL("../../fakes/throw-on-sigusr2.js", import.meta.url));
+/** Preloaded into a daemon to block its main thread for a while on SIGUSR2 (stall-on-sigusr2.ts). */
+export const STALL_ON_SIGUSR2 = fileURLToPath(new URL("./stall-on-sigusr2.js", import.meta.url));
 
 export interface Summary {
   triggered: number;
@@ -45,12 +47,12 @@ function withSlowVmBounds(config: string): string {
 }
 
 /** `bin/edge-inspect run` with a config, as a station runs it. */
-export function startDaemon(config: string, opts: { preload?: string; args?: string[] } = {}): Daemon {
+export function startDaemon(config: string, opts: { preload?: string; args?: string[]; env?: Record<string, string> } = {}): Daemon {
   const dir = mkdtempSync("/tmp/ei-hw-");
   const file = join(dir, "line.yaml");
   const summaryFile = join(dir, "summary.json");
   writeFileSync(file, withSlowVmBounds(config));
-  const env = { ...process.env, ...(opts.preload ? { NODE_OPTIONS: `--import=${opts.preload}` } : {}) };
+  const env = { ...process.env, ...opts.env, ...(opts.preload ? { NODE_OPTIONS: `--import=${opts.preload}` } : {}) };
   const child = spawn("sh", [BIN, "run", "--config", file, "--summary-json", summaryFile, ...(opts.args ?? [])], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -18,6 +18,9 @@ export interface Level {
  * not delayed by the sampler's scheduling.
  */
 export class GpioTrace {
+  /** Levels read from the lines (by a driver, or sysfs's `value`), filled in by stop(). */
+  readonly reads: Level[] = [];
+
   private constructor(private readonly lines: Map<number, string>) {}
 
   /** `lines`: global gpio number (chip base + offset) → line name. */
@@ -30,15 +33,17 @@ export class GpioTrace {
     return new GpioTrace(lines);
   }
 
+  /** The levels the lines were driven to (the `set`s). */
   stop(): Level[] {
     write("events/gpio/gpio_value/enable", "0");
     const out: Level[] = [];
     for (const text of readFileSync(join(TRACING, "trace"), "utf8").split("\n")) {
-      const m = /\s(\d+\.\d+): gpio_value: (\d+) set (-?\d+)/.exec(text);
+      const m = /\s(\d+\.\d+): gpio_value: (\d+) (set|get) (-?\d+)/.exec(text);
       if (!m) continue;
       const line = this.lines.get(Number(m[2]));
-      if (line !== undefined) out.push({ line, value: m[3] === "0" ? 0 : 1, tMs: Number(m[1]) * 1000 });
+      if (line !== undefined) (m[3] === "set" ? out : this.reads).push({ line, value: m[4] === "0" ? 0 : 1, tMs: Number(m[1]) * 1000 });
     }
+    this.reads.sort((a, b) => a.tMs - b.tMs);
     return out.sort((a, b) => a.tMs - b.tMs);
   }
 }
