@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const TRACING = "/sys/kernel/debug/tracing";
@@ -15,33 +15,39 @@ export interface Level {
  * tracepoint: every set, by whichever path (character device, sysfs), stamped
  * by the kernel on CLOCK_MONOTONIC. Unlike sampling the sim's value from a
  * thread of a slow VM, it misses no change however short, and its times are
- * not delayed by the sampler's scheduling.
+ * not delayed by the sampler's scheduling. Each trace is a tracing instance of
+ * its own (its own buffer and event switch), so traces may overlap.
  */
 export class GpioTrace {
+  private static made = 0;
   /** Levels read from the lines (by a driver, or sysfs's `value`), filled in by stop(). */
   readonly reads: Level[] = [];
 
-  private constructor(private readonly lines: Map<number, string>) {}
+  private constructor(
+    private readonly lines: Map<number, string>,
+    private readonly dir: string,
+  ) {}
 
   /** `lines`: global gpio number (chip base + offset) → line name. */
   static start(lines: Map<number, string>): GpioTrace {
-    write("events/gpio/gpio_value/enable", "0");
-    write("trace_clock", "mono");
-    write("buffer_size_kb", "4096");
-    write("trace", "");
-    write("events/gpio/gpio_value/enable", "1");
-    return new GpioTrace(lines);
+    const dir = join(TRACING, "instances", `ei-${process.pid}-${++GpioTrace.made}`);
+    mkdirSync(dir);
+    write(dir, "trace_clock", "mono");
+    write(dir, "buffer_size_kb", "4096");
+    write(dir, "events/gpio/gpio_value/enable", "1");
+    return new GpioTrace(lines, dir);
   }
 
   /** The levels the lines were driven to (the `set`s). */
   stop(): Level[] {
-    write("events/gpio/gpio_value/enable", "0");
+    write(this.dir, "events/gpio/gpio_value/enable", "0");
+    const text = readFileSync(join(this.dir, "trace"), "utf8");
+    rmdirSync(this.dir);
     const out: Level[] = [];
-    for (const text of readFileSync(join(TRACING, "trace"), "utf8").split("\n")) {
-      const m = /\s(\d+\.\d+): gpio_value: (\d+) (set|get) (-?\d+)/.exec(text);
-      if (!m) continue;
-      const line = this.lines.get(Number(m[2]));
-      if (line !== undefined) (m[3] === "set" ? out : this.reads).push({ line, value: m[4] === "0" ? 0 : 1, tMs: Number(m[1]) * 1000 });
+    for (const line of text.split("\n")) {
+      const m = /\s(\d+\.\d+): gpio_value: (\d+) (set|get) (-?\d+)/.exec(line);
+      const name = m ? this.lines.get(Number(m[2])) : undefined;
+      if (m && name !== undefined) (m[3] === "set" ? out : this.reads).push({ line: name, value: m[4] === "0" ? 0 : 1, tMs: Number(m[1]) * 1000 });
     }
     this.reads.sort((a, b) => a.tMs - b.tMs);
     return out.sort((a, b) => a.tMs - b.tMs);
@@ -62,6 +68,6 @@ export function pulses(levels: Level[], line: string): Array<{ on: number; off: 
   return out;
 }
 
-function write(file: string, value: string): void {
-  writeFileSync(join(TRACING, file), value);
+function write(dir: string, file: string, value: string): void {
+  writeFileSync(join(dir, file), value);
 }
