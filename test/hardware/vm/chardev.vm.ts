@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nowMs, sleep } from "../../../daemon/util/clock.js";
-import { SimChip, type SimLine } from "./gpio-sim.js";
-import { GpioTrace, pulses } from "./gpio-trace.js";
+import { SimChip } from "./gpio-sim.js";
+import { GpioTrace, GpioWatch, pulses } from "./gpio-trace.js";
 import { startDaemon, THROW_ON_SIGUSR2 } from "./daemon.js";
 import { after, config, edges, energised, LATE_MS, NAMES, PULSE_MS, TRAVEL_MS, WINDOW_MS, wentSafe } from "./chardev-line.js";
 
@@ -13,24 +13,38 @@ import { after, config, edges, energised, LATE_MS, NAMES, PULSE_MS, TRAVEL_MS, W
 const PERIOD_MS = 1000;
 const CONFIRM_WITHIN_MS = 1000;
 
-/** The bin sensor: sees the part of every other trigger land, 200 ms after its pulse is due. */
-function binSensor(seen: SimLine, triggers: number[]): Promise<number[]> {
-  return Promise.all(
-    triggers
-      .filter((_, i) => i % 2 === 0)
-      .map(
-        (t) =>
-          new Promise<number>((resolve) =>
+/**
+ * The bin sensor: sees the part of every other reject pulse land, 200 ms after
+ * the pulse began, reacting to the reject line as the kernel drove it.
+ * stop() gives the times it saw each part land.
+ */
+function binSensor(chip: SimChip): { stop(): Promise<number[]> } {
+  const seen = chip.line("reject-seen");
+  const landed: Array<Promise<number>> = [];
+  let pulses = 0;
+  const watch = GpioWatch.start(chip.numbers(), (l) => {
+    if (l.line !== "reject" || l.value !== 1 || pulses++ % 2 !== 0) return;
+    landed.push(
+      new Promise((resolve) =>
+        setTimeout(
+          () => {
+            const at = seen.pull(true);
             setTimeout(() => {
-              const at = seen.pull(true);
-              setTimeout(() => {
-                seen.pull(false);
-                resolve(at);
-              }, 20);
-            }, Math.max(0, t + TRAVEL_MS + 200 - nowMs())),
-          ),
+              seen.pull(false);
+              resolve(at);
+            }, 20);
+          },
+          Math.max(0, l.tMs + 200 - nowMs()),
+        ),
       ),
-  );
+    );
+  });
+  return {
+    stop: async () => {
+      await watch.stop();
+      return Promise.all(landed);
+    },
+  };
 }
 
 test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pulses at trigger + travel with their width, reject-confirm, bin-full stops the line, SIGTERM leaves outputs safe", async (t) => {
@@ -39,10 +53,12 @@ test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pu
   const trace = GpioTrace.start(chip.numbers());
   const d = startDaemon(config(chip, `  confirm: { input: { name: reject-seen, pin: reject-seen }, within_ms: ${CONFIRM_WITHIN_MS} }\n`));
   await d.waitFor(/READY/);
-  const N = 10;
+  const N = 12;
+  const sensor = binSensor(chip);
   const triggers = await edges(chip.line("photo-eye"), N, PERIOD_MS, 30);
-  const confirms = await binSensor(chip.line("reject-seen"), triggers);
-  await sleep(CONFIRM_WITHIN_MS + 1000);
+  // The last part's pulse, its landing and its confirmation window.
+  await sleep(TRAVEL_MS + CONFIRM_WITHIN_MS + 500);
+  const confirms = await sensor.stop();
   const fullAt = chip.line("bin-full").pull(true);
   await sleep(1500);
   const clearAt = chip.line("bin-full").pull(false);
