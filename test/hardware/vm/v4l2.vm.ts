@@ -73,21 +73,24 @@ test("v4l2 on vivid: opened by path and by index, YUYV and UYVY at two sizes neg
 
 test("v4l2 on vivid: what the driver refuses (MJPG, a size it lacks) is logged by name, and the daemon judges the frames it gave with the demo model", async () => {
   await loadVivid();
-  const d = startDaemon(`camera: { type: v4l2, device: /dev/video0, fourcc: MJPG, width: 1000, height: 700, fps: 5 }
+  // vivid has no compressed formats, and of its webcam sizes 320x180 is the nearest to 400x200; 2 fps and
+  // small frames leave the demo model, emulated on a shared host, time for each (at 5 fps and 1280x720 one
+  // verdict came after its 10 s travel).
+  const d = startDaemon(`camera: { type: v4l2, device: /dev/video0, fourcc: MJPG, width: 400, height: 200, fps: 2 }
 engine: { type: onnx, package: ${process.cwd()}/models/defect-demo, variant: int8, threads: { intra_op: 1 }, providers: [cpu] }
 http: { enabled: false }
 line: { travel_ms: 10000, decision_margin_ms: 50 }
-`, { args: ["--max-parts", "20"] });
+`, { args: ["--max-parts", "10"] });
   const exit = await d.exited;
   assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${d.output().slice(-3000)}`);
-  assert.match(d.output(), /camera driver did not take: [^"\n]*fourcc/);
-  assert.match(d.output(), /camera driver did not take: [^"\n]*width \(asked 1000, driver gave \d+\)/);
+  assert.match(d.output(), /camera driver did not take: [^"\n]*fourcc \(asked MJPG, driver gave \w+\)/);
+  assert.match(d.output(), /camera driver did not take: [^"\n]*width \(asked 400, driver gave 320\)/);
   const s = d.summary();
-  assert.equal(s.triggered, 20);
+  assert.equal(s.triggered, 10);
   assert.equal(s.in_flight, 0);
   // Judged: no part failed safe, every verdict came from the model on a frame from the driver.
   assert.deepEqual(Object.entries(s.failsafe_by_reason ?? {}).filter(([, n]) => n > 0), [], JSON.stringify(s));
-  assert.equal(s.accepted + s.rejected, 20);
+  assert.equal(s.accepted + s.rejected, 10);
 });
 
 test("v4l2 on vivid: unplugged mid-run, parts fail safe as no-frame (each rejected at its ejector), the camera is reopened with backoff and parts are judged again", async (t) => {
