@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, unlinkSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { isMainThread, threadId } from "node:worker_threads";
 import type * as OpenCV from "@u4/opencv4nodejs";
@@ -32,28 +32,40 @@ function load(): CV {
   env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= "1";
   const root = join(dirname(createRequire(import.meta.url).resolve("@u4/opencv4nodejs")), "..", "..");
   const binary = join(root, "build", "Release", "opencv4nodejs.node");
-  const cv = isMainThread ? loadBinding(root, binary) : loadPrivateCopy(root, binary);
+  const cv = wrap(root, isMainThread ? createRequire(join(root, "package.json"))(binary) : loadPrivateCopy(binary));
   // A worker's environment writes do not reach getenv(): switch the allocator off directly too.
   if (cv.isCustomMatAllocatorEnabled()) cv.dangerousDisableCustomMatAllocator();
   return cv;
 }
 
-/** The binary at `file`, wrapped as the package's entry point wraps it (async methods promisified, extensions). */
-function loadBinding(root: string, file: string): CV {
+/** The binary, wrapped as the package's entry point wraps it (async methods promisified, extensions). */
+function wrap(root: string, base: unknown): CV {
   const require = createRequire(join(root, "package.json"));
-  const base: unknown = require(file);
   type Wrap = { default: (cv: unknown) => unknown };
   const promisified = (require(join(root, "cjs", "lib", "promisify.js")) as Wrap).default(base);
   return (require(join(root, "cjs", "lib", "ext", "index.js")) as Wrap).default(promisified) as CV;
 }
 
-function loadPrivateCopy(root: string, file: string): CV {
+/** glibc's RTLD_NODELETE (not in os.constants.dlopen). */
+const RTLD_NODELETE = 0x1000;
+
+/**
+ * A worker thread's copy of the binary, kept mapped after the thread ends:
+ * Node closes a thread's addons before the thread's last collection, which
+ * then ran the weak callbacks of OpenCV objects still wrapped into code no
+ * longer there (SIGSEGV at stop, seen in the hardware lane after a camera
+ * was reopened several times: more dead captures left to collect). One
+ * mapping per worker thread started (about 6 MB) stays for the process's life.
+ */
+function loadPrivateCopy(binary: string): unknown {
   const dir = join(tmpdir(), "edge-inspect-opencv");
   mkdirSync(dir, { recursive: true });
   const copy = join(dir, `opencv4nodejs-${process.pid}-${threadId}.node`);
-  copyFileSync(file, copy);
+  copyFileSync(binary, copy);
   try {
-    return loadBinding(root, copy);
+    const addon = { exports: {} as unknown };
+    process.dlopen(addon, copy, constants.dlopen.RTLD_LAZY | RTLD_NODELETE);
+    return addon.exports;
   } finally {
     unlinkSync(copy);
   }
