@@ -1,7 +1,8 @@
+import { writeFileSync } from "node:fs";
 import { Gpio as OnoffPin, type BinaryValue } from "onoff";
 import { nowMs } from "../util/clock.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
-import { edgeWanted, type Gpio, type InputLine, type InputSpec, type OutputLine, type OutputSpec, type WorkerOutput } from "./gpio.js";
+import type { Gpio, InputLine, InputSpec, OutputLine, OutputSpec, WorkerOutput } from "./gpio.js";
 
 const SYSFS = "/sys/class/gpio";
 
@@ -37,19 +38,35 @@ export class OnoffGpio implements Gpio {
 
   input(spec: InputSpec): InputLine {
     const n = sysfsNumber(spec);
-    const pin = this.open(spec, () => new OnoffPin(n, "in", "both", { activeLow: spec.activeLow }));
+    // sysfs says only that a line changed since its value was last read, and
+    // onoff reads the value when the event loop gets to it, passing on only
+    // notifications whose level matches the edge it was asked for: a pulse
+    // over before the loop read the line was lost. So onoff is asked for both
+    // edges and the kernel for the one wanted (its `edge` applies active_low):
+    // each notification is then one wanted edge, whatever the level by the
+    // time it is read. Several edges between two reads are still one.
+    const pin = this.open(spec, () => {
+      const p = new OnoffPin(n, "in", "both", { activeLow: spec.activeLow });
+      if (spec.edge !== "both") writeFileSync(`${SYSFS}/gpio${n}/edge`, spec.edge);
+      return p;
+    });
     this.inputs.push(pin);
     return {
       name: spec.name,
       read: () => pin.readSync() === 1,
       watch: (listener) => {
         try {
+          // Read before watching: nothing from before counts, and a level has something to be compared with.
+          let last = pin.readSync() === 1;
           pin.watch((err, value) => {
             // epoll reports after the fact; the callback time is the best edge time sysfs gives.
             const tMs = nowMs();
             if (err) return;
+            if (spec.edge !== "both") return listener({ active: spec.edge === "rising", tMs });
+            // Both edges are for watching a level: the same level again has nothing new to say.
             const active = value === 1;
-            if (edgeWanted(spec.edge, active)) listener({ active, tMs });
+            if (active !== last) listener({ active, tMs });
+            last = active;
           });
         } catch (err) {
           // epoll refuses files that are not sysfs GPIO values (EPERM), e.g. a plain file where the kernel's tree should be.

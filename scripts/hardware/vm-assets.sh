@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Everything the hardware lane's VM needs, installed and built idempotently,
-# cached by kernel version under $EDGE_INSPECT_CACHE (default
-# /var/cache/edge-inspect): the pinned Debian kernel (image unpacked, not
-# installed: the host's /boot stays as it is), gpio-sim built out of tree
-# against that kernel's headers, and a busybox initramfs that mounts the
-# host's root over 9p. Prints the assets as shell assignments on stdout.
-# Fails loudly when something cannot be had.
+# cached under $EDGE_INSPECT_CACHE (default /var/cache/edge-inspect): the
+# pinned Debian kernel (image unpacked, not installed: the host's /boot stays
+# as it is), gpio-sim built out of tree against that kernel's headers, a
+# busybox initramfs that mounts the host's root over 9p (all by kernel
+# version), and node_modules as a disk image (by what npm installed). Prints
+# the assets as shell assignments on stdout. Fails loudly when something
+# cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=scripts/hardware
@@ -18,7 +19,7 @@ cache="${EDGE_INSPECT_CACHE:-/var/cache/edge-inspect}/hardware"
 mkdir -p "$cache"
 
 # --- system packages ---------------------------------------------------------
-pkgs=(qemu-system-x86 busybox-static v4l-utils gpiod kmod cpio xz-utils gcc make "linux-headers-$KERNEL_ABI")
+pkgs=(qemu-system-x86 busybox-static v4l-utils gpiod kmod cpio xz-utils gcc make squashfs-tools "linux-headers-$KERNEL_ABI")
 missing=()
 for p in "${pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 src_version="$(dpkg-query -W -f='${Version}' "$KERNEL_SOURCE_PKG" 2>/dev/null || true)"
@@ -95,7 +96,26 @@ if [ ! -f "$initrd" ]; then
   rm -rf "$tmp"
 fi
 
+# --- node_modules, as a disk image ----------------------------------------------
+# Over 9p every file a process opens costs round trips to QEMU: a daemon start
+# opens some 1,500 files and stats 2,500 paths, most of them in node_modules,
+# which under TCG was the largest share of its start. From a squashfs on a
+# virtio disk the guest opens them itself. Uncompressed, so that the emulated
+# CPU does not pay for every block it reads. Remade when npm changed
+# node_modules (setup.sh's install stamp and npm's record of what it installed).
+nm="$(readlink -f node_modules)"
+[ -f "$nm/.package-lock.json" ] || die "node_modules is not installed (run scripts/setup.sh first)"
+nm_key="$(cat "$nm/.edge-inspect-installed" "$nm/.package-lock.json" 2>/dev/null | sha256sum | cut -c1-12)"
+nm_img="$cache/node-modules-$nm_key.squashfs"
+if [ ! -f "$nm_img" ]; then
+  say "imaging node_modules"
+  rm -f "$cache"/node-modules-*.squashfs
+  mksquashfs "$nm" "$nm_img.tmp" -noappend -quiet -no-progress -noI -noD -noF -noX -no-xattrs >&2 || die "cannot image $nm"
+  mv "$nm_img.tmp" "$nm_img"
+fi
+
 echo "VM_KERNEL=$kdir/vmlinuz"
 echo "VM_INITRD=$initrd"
 echo "VM_MODULES=$modules"
 echo "VM_GPIO_SIM=$simdir/gpio-sim.ko"
+echo "VM_NODE_MODULES_IMG=$nm_img"

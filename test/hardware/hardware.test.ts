@@ -49,6 +49,10 @@ test("hardware lane: the drivers against real kernel devices in a VM", { timeout
   assert.ok(events.length > 0, `the VM reported no tests (exit ${vm.code}):\n${vm.out.slice(-4000)}\n--- guest ---\n${guestLog.slice(-6000)}`);
   const all = events.map((l) => JSON.parse(l) as Result);
   t.diagnostic(`VM run ${((Date.now() - t0) / 1000).toFixed(0)} s, ${all.length} tests inside`);
+  const startsFile = join(results, "daemon-starts.jsonl");
+  if (existsSync(startsFile)) {
+    for (const line of readFileSync(startsFile, "utf8").trim().split("\n").filter(Boolean)) t.diagnostic(`daemon start (s since spawn): ${line}`);
+  }
   // Every in-VM test file reported at least one test: a file that failed to load would otherwise vanish.
   for (const f of files) assert.ok(all.some((r) => r.file?.endsWith(f)), `${f} reported nothing:\n${guestLog.slice(-6000)}`);
   for (const r of all) {

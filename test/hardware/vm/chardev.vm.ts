@@ -1,78 +1,50 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { nowMs, sleep } from "../../../daemon/util/clock.js";
-import { SimChip, type SimLine } from "./gpio-sim.js";
-import { GpioTrace, pulses, type Level } from "./gpio-trace.js";
+import { SimChip } from "./gpio-sim.js";
+import { GpioTrace, GpioWatch, pulses } from "./gpio-trace.js";
 import { startDaemon, THROW_ON_SIGUSR2 } from "./daemon.js";
+import { after, config, edges, energised, LATE_MS, NAMES, PULSE_MS, TRAVEL_MS, WINDOW_MS, wentSafe } from "./chardev-line.js";
 
 // The daemon with `gpio.type: gpiod` (the GPIO character device, uAPI v2)
-// against gpio-sim: inputs are driven through each sim line's pull (the
-// kernel stamps their edges), outputs are judged by what the kernel's GPIO
-// core drove the lines to (gpio-trace.ts). The VM is TCG-emulated on a shared
-// host, where the daemon's threads are starved for hundreds of ms: counts are
-// exact, times have wide bounds.
-const NAMES = ["reject", "photo-eye", "encoder", "bin-full", "line-stop", "reject-seen", "spare6", "spare7"];
-const TRAVEL_MS = 1500;
-const WINDOW_MS = 150;
-const PULSE_MS = 80;
-/** How late a starved reject thread may start or end a pulse here. */
-const LATE_MS = 450;
+// against gpio-sim, running a line: inputs are driven through each sim line's
+// pull (the kernel stamps their edges), outputs are judged by what the
+// kernel's GPIO core drove the lines to (gpio-trace.ts).
 const PERIOD_MS = 1000;
 const CONFIRM_WITHIN_MS = 1000;
 
-function config(chip: SimChip, extra = ""): string {
-  return `line: { mode: triggered, travel_ms: ${TRAVEL_MS}, frame_tolerance_ms: 300, decision_margin_ms: 20 }
-trigger: { type: gpio, input: { name: photo-eye, pin: photo-eye }, edge: rising, debounce_ms: 2 }
-camera: { type: synthetic, width: 160, height: 120, fps: 10, seed: 3, defect_rate: 0.5 }
-engine: { type: simulated, latency_ms: 2, error_rate: 0 }
-http: { enabled: false }
-lifecycle: { progress_report_ms: 1000 }
-actuation:
-  gpio: { type: gpiod, chip: ${chip.label} }
-  reject: { name: reject, pin: 0 }
-  pulse_ms: ${PULSE_MS}
-  window_ms: ${WINDOW_MS}
-  bin_full: { name: bin-full, pin: bin-full }
-  line_stop: { name: line-stop, pin: 4 }
-${extra}`;
-}
-
-async function edges(line: SimLine, n: number, periodMs: number, highMs: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = nowMs();
-    times.push(line.pull(true));
-    await sleep(highMs);
-    line.pull(false);
-    await sleep(Math.max(0, periodMs - (nowMs() - t0)));
-  }
-  return times;
-}
-
-/** The bin sensor: sees the part of every other trigger land, 200 ms after its pulse is due. */
-function binSensor(seen: SimLine, triggers: number[]): Promise<number[]> {
-  return Promise.all(
-    triggers
-      .filter((_, i) => i % 2 === 0)
-      .map(
-        (t) =>
-          new Promise<number>((resolve) =>
+/**
+ * The bin sensor: sees the part of every other reject pulse land, 200 ms after
+ * the pulse began, reacting to the reject line as the kernel drove it.
+ * stop() gives the times it saw each part land.
+ */
+function binSensor(chip: SimChip): { stop(): Promise<number[]> } {
+  const seen = chip.line("reject-seen");
+  const landed: Array<Promise<number>> = [];
+  let pulses = 0;
+  const watch = GpioWatch.start(chip.numbers(), (l) => {
+    if (l.line !== "reject" || l.value !== 1 || pulses++ % 2 !== 0) return;
+    landed.push(
+      new Promise((resolve) =>
+        setTimeout(
+          () => {
+            const at = seen.pull(true);
             setTimeout(() => {
-              const at = seen.pull(true);
-              setTimeout(() => {
-                seen.pull(false);
-                resolve(at);
-              }, 20);
-            }, Math.max(0, t + TRAVEL_MS + 200 - nowMs())),
-          ),
+              seen.pull(false);
+              resolve(at);
+            }, 20);
+          },
+          Math.max(0, l.tMs + 200 - nowMs()),
+        ),
       ),
-  );
-}
-
-/** Values one line was driven to after `from`. */
-function after(levels: Level[], line: string, from: number): Array<0 | 1> {
-  return levels.filter((l) => l.line === line && l.tMs > from).map((l) => l.value);
+    );
+  });
+  return {
+    stop: async () => {
+      await watch.stop();
+      return Promise.all(landed);
+    },
+  };
 }
 
 test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pulses at trigger + travel with their width, reject-confirm, bin-full stops the line, SIGTERM leaves outputs safe", async (t) => {
@@ -81,10 +53,12 @@ test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pu
   const trace = GpioTrace.start(chip.numbers());
   const d = startDaemon(config(chip, `  confirm: { input: { name: reject-seen, pin: reject-seen }, within_ms: ${CONFIRM_WITHIN_MS} }\n`));
   await d.waitFor(/READY/);
-  const N = 10;
+  const N = 12;
+  const sensor = binSensor(chip);
   const triggers = await edges(chip.line("photo-eye"), N, PERIOD_MS, 30);
-  const confirms = await binSensor(chip.line("reject-seen"), triggers);
-  await sleep(CONFIRM_WITHIN_MS + 1000);
+  // The last part's pulse, its landing and its confirmation window.
+  await sleep(TRAVEL_MS + CONFIRM_WITHIN_MS + 500);
+  const confirms = await sensor.stop();
   const fullAt = chip.line("bin-full").pull(true);
   await sleep(1500);
   const clearAt = chip.line("bin-full").pull(false);
@@ -143,138 +117,48 @@ test("gpiod on gpio-sim: photo-eye edges make exactly that many parts, reject pu
   });
 });
 
-test("gpiod on gpio-sim: the encoder's edges are counted and place each reject pulse at its part's travel", async () => {
+test("gpiod on gpio-sim: the encoder's edges are counted and place each reject pulse at its part's travel; an uncaught exception then leaves the outputs safe", async (t) => {
   const chip = SimChip.create("enc", NAMES);
-  try {
-    const trace = GpioTrace.start(chip.numbers());
-    const COUNTS = 60;
-    const PARTS = 3;
-    const d = startDaemon(
-      config(chip, `  tracking: { type: encoder, input: { name: encoder, pin: encoder }, counts_per_mm: 1, travel_mm: ${COUNTS}, decision_margin_mm: 10, window_mm: 20 }`).replace(
-        "defect_rate: 0.5",
-        "defect_rate: 1",
-      ),
-    );
-    await d.waitFor(/READY/);
-    const enc = chip.line("encoder");
-    const eye = chip.line("photo-eye");
-    const encTimes: number[] = [];
-    const eyeTimes: number[] = [];
-    // The belt: an encoder edge every ~20 ms, a part every 1.5 travels (a pulse is never due at a trigger).
-    for (let i = 0; i < PARTS * 90 + COUNTS; i++) {
-      const part = i % 90 === 5 && eyeTimes.length < PARTS;
-      if (part) eyeTimes.push(eye.pull(true));
-      encTimes.push(enc.pull(true));
-      await sleep(10);
-      enc.pull(false);
-      if (part) eye.pull(false);
-      await sleep(10);
-    }
-    await sleep(1000);
-    d.child.kill("SIGTERM");
-    const exit = await d.exited;
-    const levels = trace.stop();
-    assert.equal(exit.code, 0, d.output().slice(-3000));
-    const s = d.summary();
-    assert.equal(s.triggered, PARTS, JSON.stringify(s));
-    assert.equal(s.rejected, PARTS, JSON.stringify(s));
-    const p = pulses(levels, "reject");
-    assert.equal(p.length, PARTS, JSON.stringify({ p, s }));
+  t.after(() => chip.remove());
+  const trace = GpioTrace.start(chip.numbers());
+  const COUNTS = 60;
+  const PARTS = 3;
+  const tracking = `  tracking: { type: encoder, input: { name: encoder, pin: encoder }, counts_per_mm: 1, travel_mm: ${COUNTS}, decision_margin_mm: 10, window_mm: 20 }`;
+  const d = startDaemon(energised(config(chip, tracking)).replace("defect_rate: 0.5", "defect_rate: 1"), { preload: THROW_ON_SIGUSR2 });
+  await d.waitFor(/READY/);
+  const enc = chip.line("encoder");
+  const eye = chip.line("photo-eye");
+  const encTimes: number[] = [];
+  const eyeTimes: number[] = [];
+  // The belt: an encoder edge every ~20 ms, a part every 1.5 travels (a pulse is never due at a trigger).
+  for (let i = 0; i < PARTS * 90 + COUNTS; i++) {
+    const part = i % 90 === 5 && eyeTimes.length < PARTS;
+    if (part) eyeTimes.push(eye.pull(true));
+    encTimes.push(enc.pull(true));
+    await sleep(10);
+    enc.pull(false);
+    if (part) eye.pull(false);
+    await sleep(10);
+  }
+  await sleep(1000);
+  const faultAt = nowMs();
+  d.child.kill("SIGUSR2");
+  const exit = await d.exited;
+  const levels = trace.stop();
+
+  await t.test("every part (each one defective) got one reject pulse, after its travel in encoder counts", () => {
+    const p = pulses(levels, "reject").filter((x) => x.on < faultAt);
+    assert.equal(p.length, PARTS, JSON.stringify({ p, eyeTimes, log: d.output().slice(-2000) }));
     p.forEach((x, k) => {
       // every part is rejected: the k-th pulse is the k-th part's
       const counted = encTimes.filter((e) => e > eyeTimes[k]! && e <= x.on).length;
       assert.ok(counted >= COUNTS - 10 && counted <= COUNTS + 20 + 5, `part ${k}: pulse after ${counted} counts (travel ${COUNTS})`);
     });
-  } finally {
-    chip.remove();
-  }
-});
-
-test("gpiod on gpio-sim: outputs safe after a second signal, a failed start and an uncaught exception", async (t) => {
-  const chip = SimChip.create("safe", NAMES);
-  t.after(() => chip.remove());
-  const cfg = config(chip).replace("  line_stop: { name: line-stop, pin: 4 }\n", "  line_stop: { name: line-stop, pin: 4, initial: active }\n");
-
-  /** line-stop was requested energised, then driven to 0 (safe) after the fault, and never energised again. */
-  function wentSafe(levels: Level[], from: number): void {
-    const ls = levels.filter((l) => l.line === "line-stop");
-    assert.equal(ls[0]?.value, 1, `line-stop not energised at start: ${JSON.stringify(ls)}`);
-    const later = after(levels, "line-stop", from);
-    assert.ok(later.length > 0 && later.every((v) => v === 0), `line-stop after the fault: ${JSON.stringify(later)}`);
-  }
-
-  await t.test("second signal: exit at once, outputs safe", async () => {
-    const trace = GpioTrace.start(chip.numbers());
-    const d = startDaemon(cfg.replace(`travel_ms: ${TRAVEL_MS}`, "travel_ms: 20000"));
-    await d.waitFor(/READY/);
-    await edges(chip.line("photo-eye"), 2, 300, 30);
-    const at = nowMs();
-    d.child.kill("SIGINT");
-    await d.waitFor(/stopping/);
-    d.child.kill("SIGINT");
-    const exit = await d.exited;
-    const levels = trace.stop();
-    assert.equal(exit.code, 130, d.output().slice(-2000));
-    wentSafe(levels, at);
   });
 
-  await t.test("failed start: outputs safe, a clear error, exit 1", async () => {
-    const trace = GpioTrace.start(chip.numbers());
-    const d = startDaemon(cfg.replace("camera: { type: synthetic, width: 160, height: 120, fps: 10, seed: 3, defect_rate: 0.5 }", "camera: { type: v4l2, device: /dev/video63 }"));
-    const exit = await d.exited;
-    const levels = trace.stop();
-    assert.equal(exit.code, 1, d.output().slice(-2000));
-    assert.match(d.output(), /E_CAMERA_NOT_FOUND/);
-    const energised = levels.find((l) => l.line === "line-stop" && l.value === 1);
-    assert.ok(energised, JSON.stringify(levels));
-    wentSafe(levels, energised.tMs);
-  });
-
-  await t.test("uncaught exception: outputs safe, exit 1", async () => {
-    const trace = GpioTrace.start(chip.numbers());
-    const d = startDaemon(cfg, { preload: THROW_ON_SIGUSR2 });
-    await d.waitFor(/READY/);
-    const at = nowMs();
-    d.child.kill("SIGUSR2");
-    const exit = await d.exited;
-    const levels = trace.stop();
+  await t.test("uncaught exception: outputs safe, exit 1", () => {
     assert.equal(exit.code, 1, d.output().slice(-2000));
     assert.match(d.output(), /uncaught error: outputs safe/);
-    wentSafe(levels, at);
+    wentSafe(levels, faultAt);
   });
-});
-
-test("gpiod on gpio-sim: a line held by another process is a clear error naming its holder, and nothing is driven", async () => {
-  const chip = SimChip.create("busy", NAMES);
-  try {
-    // gpioset (libgpiod 1.6) in signal mode holds the line until killed.
-    const holder = spawn("gpioset", ["--mode=signal", chip.chipName, "0=0"], { stdio: "ignore" });
-    try {
-      await sleep(1000);
-      const trace = GpioTrace.start(chip.numbers());
-      const d = startDaemon(config(chip));
-      const exit = await d.exited;
-      const levels = trace.stop();
-      assert.equal(exit.code, 1, d.output().slice(-2000));
-      assert.match(d.output(), /E_GPIO_BUSY/);
-      assert.match(d.output(), /line 'reject' \(offset 0\) on gpiochip\d+ is already held by 'gpioset'/);
-      assert.deepEqual(levels.filter((l) => l.line === "reject"), [], "the daemon drove a line it did not hold");
-    } finally {
-      holder.kill();
-    }
-  } finally {
-    chip.remove();
-  }
-});
-
-test("gpiod: a line name the chip does not have is a clear error listing the names it has", async () => {
-  const chip = SimChip.create("names", NAMES);
-  try {
-    const d = startDaemon(config(chip).replace("pin: bin-full", "pin: bin-fill"));
-    assert.equal((await d.exited).code, 1);
-    assert.match(d.output(), /E_GPIO_LINE/);
-    assert.match(d.output(), /no line named 'bin-fill' on gpiochip\d+ \(named lines: reject, photo-eye/);
-  } finally {
-    chip.remove();
-  }
 });

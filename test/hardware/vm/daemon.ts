@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
@@ -8,6 +8,8 @@ export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 const BIN = join(REPO, "bin", "edge-inspect");
 /** Preloaded into a daemon to raise an exception nothing catches on SIGUSR2. */
 export const THROW_ON_SIGUSR2 = fileURLToPath(new URL("../../fakes/throw-on-sigusr2.js", import.meta.url));
+/** Preloaded into a daemon to block its main thread for a while on SIGUSR2 (stall-on-sigusr2.ts). */
+export const STALL_ON_SIGUSR2 = fileURLToPath(new URL("./stall-on-sigusr2.js", import.meta.url));
 
 export interface Summary {
   triggered: number;
@@ -44,18 +46,38 @@ function withSlowVmBounds(config: string): string {
   return stringify(c);
 }
 
+/** What a daemon start costs here, milestone by milestone: written where the lane collects it (EDGE_HW_STARTS). */
+const MILESTONES: Array<[string, RegExp]> = [
+  ["first line", /./],
+  ["model loaded", /"msg":"model .* loaded on /],
+  ["camera open", /"msg":"camera open/],
+  ["ready", /"msg":"READY"/],
+];
+
 /** `bin/edge-inspect run` with a config, as a station runs it. */
-export function startDaemon(config: string, opts: { preload?: string; args?: string[] } = {}): Daemon {
+export function startDaemon(config: string, opts: { preload?: string; args?: string[]; env?: Record<string, string> } = {}): Daemon {
   const dir = mkdtempSync("/tmp/ei-hw-");
   const file = join(dir, "line.yaml");
   const summaryFile = join(dir, "summary.json");
   writeFileSync(file, withSlowVmBounds(config));
-  const env = { ...process.env, ...(opts.preload ? { NODE_OPTIONS: `--import=${opts.preload}` } : {}) };
+  const env = { ...process.env, ...opts.env, ...(opts.preload ? { NODE_OPTIONS: `--import=${opts.preload}` } : {}) };
   const child = spawn("sh", [BIN, "run", "--config", file, "--summary-json", summaryFile, ...(opts.args ?? [])], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  const t0 = Date.now();
+  const reached: Record<string, number> = {};
+  const collect = (d: Buffer) => {
+    out += d.toString();
+    for (const [name, re] of MILESTONES) if (reached[name] === undefined && re.test(out)) reached[name] = (Date.now() - t0) / 1000;
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => {
+      const starts = process.env.EDGE_HW_STARTS;
+      if (starts) appendFileSync(starts, JSON.stringify({ ...reached, exit: (Date.now() - t0) / 1000, code }) + "\n");
+      resolve({ code, signal });
+    }),
+  );
   return {
     child,
     output: () => out,

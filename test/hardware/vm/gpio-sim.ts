@@ -10,7 +10,11 @@ export interface SimLine {
   readonly name: string;
   /** sim_gpioN/value: what an output drives, or an input's pulled level. */
   readonly valuePath: string;
-  /** Drives an input as a sensor would: pull-up (1) or pull-down (0). Returns the time of the write. */
+  /**
+   * Drives an input as a sensor would: pull-up (1) or pull-down (0). Returns
+   * the time just before the write: the edge is no earlier, and may be later
+   * by however long this process was kept from running meanwhile.
+   */
   pull(high: boolean): number;
   value(): 0 | 1;
 }
@@ -42,8 +46,9 @@ export class SimChip {
         name,
         valuePath,
         pull: (high: boolean) => {
+          const t = nowMs();
           writeFileSync(pullPath, high ? "pull-up" : "pull-down");
-          return nowMs();
+          return t;
         },
         value: () => (readFileSync(valuePath, "utf8").trim() === "1" ? 1 : 0),
       };

@@ -6,11 +6,15 @@ const DRIVER = "/sys/bus/platform/drivers/vivid";
 
 /**
  * The kernel's virtual video driver, one instance: /dev/video0 is its video
- * capture node, /dev/video1 its video output (not a camera).
+ * capture node, /dev/video1 its video output (not a camera). Its on-screen
+ * text (a timestamp and eight lines of control values, from row 16 to row 143,
+ * on a black background) is switched off: the frames are then the test
+ * pattern alone on every row, whatever the size.
  */
 export async function loadVivid(): Promise<void> {
   if (!existsSync(DRIVER)) execFileSync("modprobe", ["vivid", "n_devs=1", "node_types=0x101"]);
   await until(() => existsSync("/dev/video0"), "/dev/video0");
+  execFileSync("v4l2-ctl", ["-d", "/dev/video0", "-c", "osd_text_mode=2"]);
 }
 
 export function unloadVivid(): void {
