@@ -1,8 +1,8 @@
 import type { Camera, CameraFrame, Frame } from "../capture/camera.js";
 import type { Trigger, TriggerEvent } from "../trigger/trigger.js";
 import { FrameMatcher } from "../trigger/frame-matcher.js";
-import type { Engine } from "../inference/engine.js";
 import { decide, type DecideSettings } from "../decide/decide.js";
+import type { Judging } from "../house/model-slot.js";
 import type { PartTracker } from "../actuation/tracker.js";
 import { nowMs } from "../util/clock.js";
 import { errorCode, errorMessage } from "../util/errors.js";
@@ -25,7 +25,6 @@ export interface PipelineSettings {
 export class Pipeline {
   private matcher: FrameMatcher;
   private accepting = false;
-  labels: string[] = [];
   paused = false;
   /** A bounded run stops taking parts after this many. */
   maxParts = Infinity;
@@ -37,16 +36,23 @@ export class Pipeline {
     private readonly settings: PipelineSettings,
     private readonly camera: Camera,
     private readonly trigger: Trigger | undefined,
-    private readonly engine: () => Engine,
+    /** The model in force: its owner (the line's model slot) changes it between two frames. */
+    private readonly model: () => Judging,
     private readonly tracker: PartTracker,
-    public decideSettings: DecideSettings,
     private readonly log: Logger,
   ) {
     this.matcher = new FrameMatcher(settings.frameToleranceMs, () => camera.stats().connected);
   }
 
-  async start(labels: string[]): Promise<void> {
-    this.labels = labels;
+  get labels(): string[] {
+    return this.model().labels;
+  }
+
+  get decideSettings(): DecideSettings {
+    return this.model().settings;
+  }
+
+  async start(): Promise<void> {
     this.accepting = true;
     if (this.settings.mode !== "triggered") {
       await this.camera.start((f) => this.onFrame(f));
@@ -110,7 +116,7 @@ export class Pipeline {
       this.tracker.counters.framesStale++;
       return;
     }
-    if (this.engine().pending() >= this.settings.engineQueue || this.tracker.inFlight() >= this.settings.maxInFlight) {
+    if (this.model().engine.pending() >= this.settings.engineQueue || this.tracker.inFlight() >= this.settings.maxInFlight) {
       this.tracker.counters.framesDropped++;
       return;
     }
@@ -143,10 +149,9 @@ export class Pipeline {
     if (frame.truth) part.truth = frame.truth;
     // The model may be swapped while this part is inferred: it is decided
     // with the labels and thresholds of the model that judged it.
-    const labels = this.labels;
-    const settings = this.decideSettings;
+    const { engine, labels, settings } = this.model();
     try {
-      const r = await this.engine().infer(frame);
+      const r = await engine.infer(frame);
       part.stages.preprocess = r.preprocessMs;
       part.stages.infer = r.inferMs;
       const t = nowMs();

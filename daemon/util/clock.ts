@@ -12,6 +12,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A wait that does not keep the process alive by itself (bounds on a stop or a drain). */
+export function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /** Wall-clock time of a process-clock instant, for records and messages. */
 export function wallTime(tMs: number): Date {
   return new Date(Date.now() - (nowMs() - tMs));

@@ -146,8 +146,12 @@ test("test-reject over a real Mosquitto: one pulse of the configured width per c
     const edges = gpio.edges.slice(before).filter((e) => e.line === "reject");
     assert.deepEqual(edges.map((e) => e.active), [true, false, true, false]);
     const [on1, off1, on2, off2] = edges.map((e) => e.tMs) as [number, number, number, number];
-    // Generous upper bounds: a loaded 2-core machine. The width never comes from the network.
-    for (const w of [off1 - on1, off2 - on2]) assert.ok(w >= 29.5 && w <= 30 + 50, `width ${w.toFixed(1)} ms`);
+    // Never shorter than configured (the width never comes from the network); longer only by how
+    // late the kernel ran the reject core, which the core measures itself (a stalled virtual CPU
+    // here: 73 ms once at load 11), plus a slack for the wake-ups it does not time (the spin).
+    const t = app.rejectTiming();
+    const lateMs = Math.max(t?.wakeMaxMs ?? 0, t?.lateMaxMs ?? 0);
+    for (const w of [off1 - on1, off2 - on2]) assert.ok(w >= 29.5 && w <= 30 + lateMs + 20, `width ${w.toFixed(1)} ms, the core ran up to ${lateMs.toFixed(1)} ms late`);
     assert.ok(on2 - off1 >= 99.5, `gap ${(on2 - off1).toFixed(1)} ms`);
     assert.equal(app.commands.counts.accepted, 3);
 

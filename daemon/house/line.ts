@@ -1,0 +1,201 @@
+import type { Config } from "../config/schema.js";
+import type { Camera } from "../capture/camera.js";
+import type { Trigger } from "../trigger/trigger.js";
+import type { WorkerEngineOptions } from "../inference/worker-engine.js";
+import type { RuntimeOverrides } from "../decide/runtime-overrides.js";
+import type { Gpio } from "../actuation/gpio.js";
+import { LineActuation } from "../actuation/line-actuation.js";
+import type { PartTracker } from "../actuation/tracker.js";
+import type { Alarms } from "../actuation/alarms.js";
+import type { CoreStats } from "../actuation/reject-core.js";
+import type { TestPulse } from "../actuation/reject-plan.js";
+import { SnapshotTaker, type SnapshotSettings } from "../records/snapshot-taker.js";
+import { Pipeline } from "../pipeline/pipeline.js";
+import { RunStats, type Summary } from "../pipeline/run-stats.js";
+import type { SettledPart } from "../pipeline/part.js";
+import { FrameSampler } from "../http/frame-sampler.js";
+import type { StationHealth } from "../http/station.js";
+import type { Logger } from "../util/log.js";
+import { sleepUnref } from "../util/clock.js";
+import { buildCamera, buildTrigger, engineOptions } from "./build.js";
+import { ModelSlot } from "./model-slot.js";
+
+/** Edges a caller (a test, a bench) may supply for a line instead of the configured ones. */
+export interface LineParts {
+  camera?: Camera;
+  trigger?: Trigger;
+  engine?: WorkerEngineOptions;
+}
+
+/** Where a line's settled parts go, and what its progress reports add from the rest of the station. */
+export interface LineSink {
+  /** The part's row, its messages and its snapshot, in one store transaction. */
+  record(part: SettledPart, jpeg: Buffer | undefined): void;
+  progress(): Record<string, unknown>;
+}
+
+/**
+ * One inspection line: its camera (tapped for the live view), trigger,
+ * model, pipeline, actuation (tracker, reject core, sensors, alarms),
+ * snapshots, run statistics and progress reports. It knows nothing of the
+ * records, the broker or the review server: settled parts leave through
+ * the sink it is given.
+ */
+export class Line {
+  readonly name: string;
+  readonly model: ModelSlot;
+  readonly pipeline: Pipeline;
+  readonly tracker: PartTracker;
+  readonly actuation: LineActuation;
+  readonly stats = new RunStats();
+  /** A few frames kept until their verdict, so the live view shows the one a verdict was made on. */
+  readonly frames: FrameSampler;
+  private readonly camera: Camera;
+  private readonly snapshots: SnapshotTaker;
+  /** Settled parts whose row waits for its snapshot to be encoded. */
+  private readonly pendingRecords = new Set<Promise<void>>();
+  private readonly settledListeners: Array<(p: SettledPart) => void> = [];
+  private progressTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private config: Config,
+    gpio: Gpio,
+    parts: LineParts,
+    overrides: RuntimeOverrides,
+    private readonly sink: LineSink,
+    private readonly log: Logger,
+  ) {
+    this.name = config.station.line;
+    this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
+    this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
+    this.model = new ModelSlot(parts.engine ?? engineOptions(config), config, overrides, log.child({ component: "engine" }));
+    this.actuation = new LineActuation(config, gpio, () => this.model.info?.version ?? "none", (p) => this.onSettled(p), log);
+    this.tracker = this.actuation.tracker;
+    const trigger = parts.trigger ?? buildTrigger(config, gpio, this.actuation.encoder);
+    this.pipeline = new Pipeline(
+      {
+        mode: config.line.mode,
+        frameToleranceMs: config.line.frame_tolerance_ms,
+        firstFrameTimeoutMs: config.line.first_frame_timeout_ms,
+        maxInFlight: config.line.max_in_flight,
+        engineQueue: config.engine_runtime.queue,
+      },
+      this.camera,
+      trigger,
+      () => this.model.judging(),
+      this.tracker,
+      log.child({ component: "pipeline" }),
+    );
+    this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ component: "snapshots" }));
+    this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
+  }
+
+  /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
+  get alarms(): Alarms {
+    return this.actuation.alarms;
+  }
+
+  /** The parts' camera, trigger and intake: taken once the model is loaded and the outputs are held. */
+  startIntake(): Promise<void> {
+    const started = this.pipeline.start();
+    this.progressTimer = setInterval(() => this.reportProgress(), this.config.lifecycle.progress_report_ms);
+    this.progressTimer.unref();
+    return started;
+  }
+
+  /** No new parts; parts in flight go on to their verdicts, within `deadline` (epoch ms). */
+  async finish(deadline: number): Promise<void> {
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    await this.pipeline.stopIntake();
+    const idle = await Promise.race([this.tracker.idle().then(() => true), sleepUnref(Math.max(0, deadline - Date.now())).then(() => false)]);
+    if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${this.config.lifecycle.stop_timeout_ms} ms`);
+    await this.model.close();
+    await Promise.all(this.pendingRecords);
+  }
+
+  /** The live sections of a reloaded config (decide, snapshots): checked against the model first. */
+  reconfigure(next: Config): void {
+    this.model.reconfigure(next);
+    this.config = next;
+    this.snapshots.settings = snapshotSettings(next);
+  }
+
+  addSettledListener(listener: (p: SettledPart) => void): void {
+    this.settledListeners.push(listener);
+  }
+
+  /** Keeps the next judged frame as a snapshot, whatever its verdict; resolves with its part id. */
+  snapshotNext(timeoutMs: number): Promise<number | undefined> {
+    return this.snapshots.next(timeoutMs);
+  }
+
+  testPulse(): Promise<TestPulse> {
+    return this.actuation.testPulse();
+  }
+
+  /** What the reject core's thread got (priority, locked memory) and how late it woke for each pulse. */
+  rejectTiming(): CoreStats | undefined {
+    return this.actuation.scheduler.stats();
+  }
+
+  summary(): Summary {
+    return this.stats.summary(this.tracker.counters, this.tracker.inFlight(), this.tracker.checkInvariant());
+  }
+
+  health(state: string, overrides: StationHealth["overrides"], store: StationHealth["store"]): StationHealth {
+    return {
+      state,
+      paused: this.pipeline.paused,
+      modelVersion: this.model.info?.version ?? "none",
+      overrides,
+      camera: this.camera.stats(),
+      engineQueue: this.model.pending(),
+      inFlight: this.tracker.inFlight(),
+      store,
+    };
+  }
+
+  cameraKind(): string {
+    return this.camera.kind;
+  }
+
+  private onSettled(p: SettledPart): void {
+    this.stats.add(p);
+    const snapshot = this.snapshots.take(p.id);
+    if (snapshot) {
+      // The JPEG is being encoded off the event loop; the row waits for it,
+      // the line does not.
+      const pending = snapshot.then((jpeg) => this.sink.record(p, jpeg));
+      this.pendingRecords.add(pending);
+      void pending.finally(() => this.pendingRecords.delete(pending));
+    } else {
+      this.sink.record(p, undefined);
+    }
+    for (const l of this.settledListeners) l(p);
+  }
+
+  private reportProgress(): void {
+    const c = this.tracker.counters;
+    const w = this.stats.takeWindow();
+    this.log.info(
+      {
+        triggered: c.triggered,
+        accepted: c.accepted,
+        rejected: c.rejected,
+        failsafe: c.failsafe(),
+        inFlight: this.tracker.inFlight(),
+        dropped: c.framesDropped,
+        camera: this.camera.stats(),
+        ...this.sink.progress(),
+        // Since the previous report: a long run's drift shows line by line.
+        window: w,
+      },
+      `parts ${c.triggered}: ${c.accepted} accepted, ${c.rejected} rejected (${c.failsafe()} fail-safe), ${this.tracker.inFlight()} in flight`,
+    );
+  }
+}
+
+function snapshotSettings(config: Config): SnapshotSettings {
+  const s = config.snapshots;
+  return { rejected: s.rejected, acceptedSample: s.accepted_sample, quality: s.quality };
+}
