@@ -2,6 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema.js";
 import type { EngineInfo } from "./inference/engine.js";
 import { RuntimeOverrides } from "./decide/runtime-overrides.js";
+import { counter } from "./actuation/line-actuation.js";
 import type { Gpio } from "./actuation/gpio.js";
 import type { PartTracker } from "./actuation/tracker.js";
 import type { Alarms } from "./actuation/alarms.js";
@@ -11,7 +12,7 @@ import type { Store } from "./records/store.js";
 import { snapshotPath } from "./records/snapshot-path.js";
 import type { Publisher } from "./publish/publisher.js";
 import type { Commands } from "./publish/commands.js";
-import { pipelineCommandTarget } from "./publish/pipeline-commands.js";
+import { linesCommandTarget } from "./publish/line-commands.js";
 import { changedSections, LIVE_SECTIONS } from "./config/reload.js";
 import type { Pipeline } from "./pipeline/pipeline.js";
 import type { RunStats, Summary } from "./pipeline/run-stats.js";
@@ -46,13 +47,13 @@ export type AppState = "created" | "starting" | "running" | "stopping" | "stoppe
 export class App {
   state: AppState = "created";
   readonly gpio: Gpio;
-  /** Thresholds set over the network, kept in the data directory. */
-  readonly overrides: RuntimeOverrides;
-  readonly line: Line;
+  /** Every line of the station, in the config's order; most stations have one. */
+  readonly lines: Line[];
   readonly station: Station;
   private readonly notify: SdNotify;
   private watchdog: Watchdog | undefined;
   private readonly steps: Step[];
+  private final: Record<string, Summary> | undefined;
   /** Where the config comes from, for reloads (the CLI sets it to the file it read). */
   configSource: (() => Config) | undefined;
 
@@ -63,52 +64,57 @@ export class App {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.notify = new SdNotify(env);
-    this.overrides = new RuntimeOverrides(config.data_dir, log.child({ component: "overrides" }));
     this.gpio = parts.gpio ?? buildGpio(config);
-    this.line = new Line(config, this.gpio, parts, this.overrides, {
-      record: (p, jpeg) => this.station.record(p, jpeg, this.line.name),
+    const configs = config.lines ?? [config];
+    const several = configs.length > 1;
+    const sink = {
+      record: (p: SettledPart, jpeg: Buffer | undefined) => this.station.record(p, jpeg, p.line),
       progress: () => ({ outbox: this.store.stats().outbox }),
-    }, log);
-    const target = pipelineCommandTarget(this.line.pipeline, {
-      notReady: () => (this.state === "running" ? undefined : this.state === "starting" || this.state === "created" ? "starting: the model is not loaded yet" : this.state),
-      testPulse: () => this.line.testPulse(),
-      snapshot: () => this.snapshotNext(),
-      reloadConfig: () => this.reloadFromSource(),
-      swapModel: async (name) => (await this.swapModel(this.packageBeside(name))).version,
-      setThreshold: (cls, value, by) => {
-        this.overrides.set(cls, value, by);
-        this.line.model.rejudge();
-        this.log.info({ class: cls, threshold: value, by }, `${cls ?? "default"} threshold ${value === undefined ? "override cleared" : `set to ${value}`} by ${by}: kept across reloads, swaps and restarts`);
-      },
+    };
+    const nextPartId = counter();
+    this.lines = configs.map((c, i) => {
+      const name = c.station.line;
+      // One line logs as it always did; with several, every line's lines say which.
+      const lineLog = several ? log.child({ line: name }) : log;
+      const overrides = new RuntimeOverrides(c.data_dir, lineLog.child({ component: "overrides" }), several ? name : undefined);
+      return new Line(c, this.gpio, i === 0 ? parts : {}, overrides, sink, lineLog, nextPartId);
     });
+    const target = linesCommandTarget(this.lines, {
+      notReady: () => (this.state === "running" ? undefined : this.state === "starting" || this.state === "created" ? "starting: the model is not loaded yet" : this.state),
+      reloadConfig: () => this.reloadFromSource(),
+      swapModel: async (line, name) => (await this.swapModel(this.packageBeside(line, name), undefined, line.name)).version,
+      snapshotPath: (partId) => snapshotPath(this.runId, partId),
+    }, log);
     this.station = new Station(config, parts, this.view(), target, log, env);
-    this.station.watch(this.line.alarms);
-    const line = this.line;
+    for (const l of this.lines) this.station.watch(l.alarms);
     this.steps = [
       // Outputs are already at their safe level: Gpio.output() starts them there;
-      // the reject core takes its lines before anything can make a part.
+      // each line's reject core takes its lines before anything can make a part.
       {
-        name: "actuation",
-        start: () => line.actuation.start(),
+        name: "gpio",
+        start: () => undefined,
         stop: async () => {
-          await line.actuation.stop();
           this.gpio.safe();
           await this.gpio.close();
         },
       },
+      ...this.lines.map((l) => ({ name: stepName("actuation", l, several), start: () => l.actuation.start(), stop: () => l.actuation.stop() })),
       ...this.station.steps(),
-      {
-        name: "engine",
-        start: async () => {
-          this.overrides.load();
-          await line.model.load();
-        },
-        // Closed by the line once its parts are settled.
-        stop: () => undefined,
-      },
-      { name: "camera", start: () => line.startIntake(), stop: (deadline) => line.finish(deadline) },
+      // Closed by each line once its parts are settled.
+      ...this.lines.map((l) => ({ name: stepName("engine", l, several), start: () => l.loadModel(), stop: () => undefined })),
+      ...this.lines.map((l) => ({ name: stepName("camera", l, several), start: () => l.startIntake(), stop: (deadline: number) => l.finish(deadline) })),
       this.station.sparkplugStep(),
     ];
+  }
+
+  /** The station's first line: its only one on most stations (the CLI, the benches and the tests use it). */
+  get line(): Line {
+    return this.lines[0]!;
+  }
+
+  /** The line of that name; undefined: the first. */
+  lineNamed(name: string | undefined): Line | undefined {
+    return name === undefined ? this.line : this.lines.find((l) => l.name === name);
   }
 
   // The station's one line, for the CLI, the benches and the tests.
@@ -155,13 +161,14 @@ export class App {
     return this.station.metrics(this.view());
   }
 
-  /** What the reject core's thread got (priority, locked memory) and how late it woke for each pulse. */
+  /** What the first line's reject core thread got (priority, locked memory) and how late it woke for each pulse. */
   rejectTiming(): CoreStats | undefined {
     return this.line.rejectTiming();
   }
 
+  /** Every settled part of every line. */
   addSettledListener(listener: (p: SettledPart) => void): void {
-    this.line.addSettledListener(listener);
+    for (const l of this.lines) l.addSettledListener(listener);
   }
 
   async start(): Promise<void> {
@@ -177,16 +184,16 @@ export class App {
       }
     }
     this.state = "running";
-    this.notify.ready(`running: ${this.config.line.mode}, model ${this.line.model.info?.version}`);
+    this.notify.ready(`running: ${this.lines.map((l) => `${this.lines.length > 1 ? `${l.name} ` : ""}${l.mode}, model ${l.model.info?.version}`).join("; ")}`);
     const wdMs = Watchdog.intervalFromEnv(process.env);
     if (wdMs && this.notify.enabled) {
-      this.watchdog = new Watchdog(this.notify, wdMs, () => ({
-        settled: this.tracker.counters.accepted + this.tracker.counters.rejected,
-        inFlight: this.tracker.inFlight(),
-      }));
+      this.watchdog = new Watchdog(this.notify, wdMs, () =>
+        this.lines.map((l) => ({ settled: l.tracker.counters.accepted + l.tracker.counters.rejected, inFlight: l.tracker.inFlight() })),
+      );
       this.watchdog.start();
     }
-    this.log.info({ mode: this.config.line.mode, camera: this.line.cameraKind(), gpio: this.gpio.kind, store: this.store.kind, publisher: this.publisher.kind }, "READY");
+    const lines = this.lines.map((l) => ({ line: l.name, mode: l.mode, camera: l.cameraKind() }));
+    this.log.info({ ...(lines.length > 1 ? { lines } : { mode: lines[0]!.mode, camera: lines[0]!.camera }), gpio: this.gpio.kind, store: this.store.kind, publisher: this.publisher.kind }, "READY");
   }
 
   /** Graceful stop: no new parts, parts in flight finish, everything flushed, outputs safe. */
@@ -196,33 +203,53 @@ export class App {
     // One budget for the whole stop, whatever the broker does.
     const deadline = Date.now() + this.config.lifecycle.stop_timeout_ms;
     this.notify.stopping();
-    this.log.info({ reason, inFlight: this.tracker.inFlight() }, "stopping: finishing parts in flight");
+    this.log.info({ reason, inFlight: this.inFlight() }, "stopping: finishing parts in flight");
     this.watchdog?.stop();
     // Every step, also after a start that failed part-way: each stop is a no-op for what never started.
     for (const step of [...this.steps].reverse()) await step.stop(deadline);
     this.notify.close();
     this.state = "stopped";
-    const s = this.summary();
-    this.stats.close();
-    return s;
+    // Summed up before the statistics close (their event-loop monitor ends there).
+    this.final = this.lineSummaries();
+    for (const l of this.lines) l.stats.close();
+    return this.final[this.line.name]!;
+  }
+
+  /** Parts in flight on every line. */
+  inFlight(): number {
+    return this.lines.reduce((n, l) => n + l.tracker.inFlight(), 0);
   }
 
   /** Last-resort path for signals and crashes: outputs to their safe level, synchronously. */
   emergencySafe(): void {
     try {
-      this.line.actuation.emergencySafe();
+      for (const l of this.lines) {
+        try {
+          l.actuation.emergencySafe();
+        } catch {
+          // The next line's outputs still go safe; the GPIO's last of all.
+        }
+      }
     } finally {
       this.gpio.safe();
     }
   }
 
+  /** The first line's run summary (see lineSummaries for every line's). */
   summary(): Summary {
-    return this.line.summary();
+    return this.final?.[this.line.name] ?? this.line.summary();
   }
 
-  /** Hot swap of the line's model to the package in `dir` (see ModelSlot.swap). */
-  swapModel(dir: string, variant?: string, config: Config = this.config): Promise<EngineInfo> {
-    return this.line.model.swap(dir, variant, config, this.state);
+  /** Every line's run summary, by line name; once stopped, as they were at the stop. */
+  lineSummaries(): Record<string, Summary> {
+    return this.final ?? Object.fromEntries(this.lines.map((l) => [l.name, l.summary()]));
+  }
+
+  /** Hot swap of a line's model (the first line's by default) to the package in `dir` (see ModelSlot.swap). */
+  swapModel(dir: string, variant?: string, lineName?: string): Promise<EngineInfo> {
+    const line = this.lineNamed(lineName);
+    if (!line) return Promise.reject(new EdgeError("E_CMD_INVALID", `no line '${lineName}' on this station (${this.lines.map((l) => l.name).join(", ")})`));
+    return line.model.swap(dir, variant, line.config, this.state);
   }
 
   /** Re-reads the config source and applies it (SIGHUP, the reload-config command). */
@@ -237,12 +264,6 @@ export class App {
     return this.reloadConfig(next);
   }
 
-  /** Keeps the next judged frame as a snapshot, whatever its verdict; resolves with its path. */
-  async snapshotNext(timeoutMs = 5000): Promise<string> {
-    const partId = await this.line.snapshotNext(timeoutMs);
-    if (partId === undefined) throw new EdgeError("E_CMD_UNAVAILABLE", `no frame was judged within ${timeoutMs} ms (paused, or no parts)`);
-    return snapshotPath(this.runId, partId);
-  }
 
   /**
    * Applies a changed config while the line runs (SIGHUP, the reload-config
@@ -252,59 +273,82 @@ export class App {
    */
   async reloadConfig(next: Config): Promise<string[]> {
     if (this.state !== "running") throw new EdgeError("E_STATE", `reload refused: the station is ${this.state}`);
-    const changed = changedSections(this.config, next);
-    const restart = changed.filter((s) => !LIVE_SECTIONS.includes(s));
-    const [cur, nxt] = [this.config.engine, next.engine];
-    const engineChanged = changed.includes("engine");
-    if (engineChanged && (cur.type === "simulated" || nxt.type === "simulated" || cur.type !== nxt.type)) restart.push("engine (only a model package or variant swaps live)");
-    if (restart.length > 0) throw new EdgeError("E_RELOAD_RESTART", `reload refused, nothing applied: a restart is needed to change ${restart.join(", ")}`);
-    if (engineChanged && nxt.type !== "simulated") await this.line.model.swap(nxt.package, nxt.variant, next, this.state);
-    this.line.reconfigure(next);
+    const nextLines = next.lines ?? [next];
+    const names = (ls: Array<{ station: { line: string } }>) => ls.map((l) => l.station.line).join(", ");
+    if (names(nextLines) !== names(this.lines.map((l) => l.config))) {
+      throw new EdgeError("E_RELOAD_RESTART", `reload refused, nothing applied: a restart is needed to change the lines (${names(this.lines.map((l) => l.config))} -> ${names(nextLines)})`);
+    }
+    const plans = this.lines.map((line, i) => ({ line, next: nextLines[i]!, changed: changedSections(line.config, nextLines[i]!) }));
+    const restart = plans.flatMap(({ line, next: n, changed }) => {
+      const at = (s: string) => (this.lines.length > 1 ? `lines.${line.name}.${s}` : s);
+      const r = changed.filter((s) => !LIVE_SECTIONS.includes(s)).map(at);
+      const [cur, nxt] = [line.config.engine, n.engine];
+      if (changed.includes("engine") && (cur.type === "simulated" || nxt.type === "simulated" || cur.type !== nxt.type)) r.push(at("engine (only a model package or variant swaps live)"));
+      return r;
+    });
+    if (restart.length > 0) throw new EdgeError("E_RELOAD_RESTART", `reload refused, nothing applied: a restart is needed to change ${[...new Set(restart)].join(", ")}`);
+    // Every line's new settings are checked against its model before any line changes.
+    for (const p of plans) if (!p.changed.includes("engine")) p.line.model.check(p.next);
+    for (const { line, next: n, changed } of plans) {
+      if (changed.includes("engine") && n.engine.type !== "simulated") await line.model.swap(n.engine.package, n.engine.variant, n, this.state);
+      line.reconfigure(n);
+    }
+    const changed = [...new Set(plans.flatMap((p) => p.changed))];
     this.config = next;
     this.log.level = next.log.level;
     this.log.info({ changed }, changed.length > 0 ? `config reloaded: ${changed.join(", ")}` : "config reloaded: nothing changed");
     return changed;
   }
 
-  /** For the review server, /metrics and /healthz. */
+  /** For the review server, /metrics and /healthz: the first line's (see lineHealth). */
   health(): StationHealth {
-    return this.line.health(this.state, this.overrides.view(), this.store.stats());
+    return this.lineHealth(this.line);
+  }
+
+  lineHealth(line: Line): StationHealth {
+    return line.health(this.state, this.store.stats());
   }
 
   /**
    * A model package named over the network: only a directory beside the
    * running package, never an arbitrary path on the station.
    */
-  private packageBeside(name: string): string {
-    const e = this.config.engine;
+  private packageBeside(line: Line, name: string): string {
+    const e = line.config.engine;
     if (e.type === "simulated") throw new EdgeError("E_CMD_UNAVAILABLE", "the simulated engine has no model package");
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new EdgeError("E_CMD_INVALID", `package must be the name of a package directory beside the running one, got '${name}'`);
     return join(dirname(resolve(e.package)), name);
   }
 
-  /** What the station's rooms read of the line and of the App. */
+  /** What the station's rooms read of the lines and of the App. */
   private view(): StationView {
     const line = this.line;
     return {
       frames: line.frames,
       health: () => this.health(),
       summary: () => this.summary(),
-      addSettledListener: (l) => line.addSettledListener(l),
+      addSettledListener: (l) => this.addSettledListener(l),
       model: () => line.model.info,
       defectClasses: () => line.pipeline.labels.filter((l) => l !== line.pipeline.decideSettings.okLabel),
       thresholds: () => ({ threshold: line.pipeline.decideSettings.threshold, thresholds: line.pipeline.decideSettings.thresholds }),
       lineMetrics: () => {
-        const c = line.tracker.counters;
+        if (this.lines.length === 1) return line.metrics();
+        // The station's totals, and each line's own under its name.
+        const each = this.lines.map((l) => l.metrics());
+        const sum = (k: "triggered" | "accepted" | "rejected" | "failsafe" | "in_flight") => each.reduce((n, m) => n + m[k], 0);
         return {
-          triggered: c.triggered,
-          accepted: c.accepted,
-          rejected: c.rejected,
-          failsafe: c.failsafe(),
-          in_flight: line.tracker.inFlight(),
-          paused: line.pipeline.paused,
-          threshold_overrides: this.overrides.view(),
+          triggered: sum("triggered"),
+          accepted: sum("accepted"),
+          rejected: sum("rejected"),
+          failsafe: sum("failsafe"),
+          in_flight: sum("in_flight"),
+          lines: Object.fromEntries(this.lines.map((l, i) => [l.name, each[i]])),
         };
       },
     };
   }
+}
+
+function stepName(step: string, line: Line, several: boolean): string {
+  return several ? `${step} of line ${line.name}` : step;
 }

@@ -73,24 +73,34 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
     return EXIT.FAILURE;
   }
   if (o.maxParts !== undefined) {
+    // Every line takes that many parts; the run ends when the last has.
     const n = o.maxParts;
-    app.pipeline.maxParts = n;
-    app.pipeline.onLimit(() => finish(`${n} parts`));
+    let reached = 0;
+    for (const l of app.lines) {
+      l.pipeline.maxParts = n;
+      l.pipeline.onLimit(() => ++reached === app.lines.length && finish(`${n} parts${app.lines.length > 1 ? " on every line" : ""}`));
+    }
   }
   if (o.duration !== undefined) setTimeout(() => finish(`${o.duration} s elapsed`), o.duration * 1000).unref();
   const why = await done;
-  const summary = await app.stop(why);
-  process.stdout.write(`\n${formatSummary(summary)}\n`);
-  if (o.summaryJson) writeFileSync(o.summaryJson, JSON.stringify(summary, null, 2) + "\n");
-  return summary.in_flight === 0 && summary.invariant_ok ? EXIT.OK : EXIT.INVARIANT;
+  await app.stop(why);
+  const summaries = app.lineSummaries();
+  const names = Object.keys(summaries);
+  for (const name of names) process.stdout.write(`\n${names.length > 1 ? `line ${name}\n` : ""}${formatSummary(summaries[name]!)}\n`);
+  // One line: its summary, as it always was; several: each under its name.
+  const json = names.length === 1 ? summaries[names[0]!] : { lines: summaries };
+  if (o.summaryJson) writeFileSync(o.summaryJson, JSON.stringify(json, null, 2) + "\n");
+  const ok = Object.values(summaries).every((s) => s.in_flight === 0 && s.invariant_ok);
+  return ok ? EXIT.OK : EXIT.INVARIANT;
 }
 
 function cmdCheckConfig(args: string[]): number {
   const { values, positionals } = parseCommand(args, { quiet: { type: "boolean", short: "q" } }, true);
   if (values.help) return help("check-config");
   if (positionals.length !== 1) throw usageError("check-config takes exactly one config file");
-  loadConfig(positionals[0]!);
-  if (!values.quiet) process.stdout.write(`${positionals[0]}: valid\n`);
+  const config = loadConfig(positionals[0]!);
+  const form = config.lines ? `${config.lines.length} lines (${config.lines.map((l) => l.station.line).join(", ")}), from lines:` : `one line '${config.station.line}' (no lines: section)`;
+  if (!values.quiet) process.stdout.write(`${positionals[0]}: valid: ${form}\n`);
   return EXIT.OK;
 }
 

@@ -44,7 +44,7 @@ export class LineActuation {
   private readonly lineStopReset: InputSpec | undefined;
   readonly lineStop: LineStop;
 
-  constructor(config: Config, private readonly gpio: Gpio, modelVersion: () => string, onSettled: (p: SettledPart) => void, log: Logger) {
+  constructor(config: Config, private readonly gpio: Gpio, modelVersion: () => string, onSettled: (p: SettledPart) => void, log: Logger, nextPartId: () => number = counter()) {
     const a = config.actuation;
     const t = a.tracking;
     this.alarms = new Alarms(log.child({ component: "alarms" }));
@@ -88,6 +88,8 @@ export class LineActuation {
         travelMsEstimate: config.line.travel_ms,
         failsafeAction: config.line.failsafe.action,
         stationFor,
+        line: config.station.line,
+        nextId: nextPartId,
       },
       this.scheduler,
       this.encoder,
@@ -133,4 +135,10 @@ export class LineActuation {
   emergencySafe(): void {
     this.scheduler.safeSync();
   }
+}
+
+/** Part ids 1, 2, 3...: one such sequence per station. */
+export function counter(): () => number {
+  let next = 1;
+  return () => next++;
 }

@@ -22,6 +22,10 @@ export interface TrackerSettings {
   failsafeAction: "reject" | "accept";
   /** Which reject station (index) takes a rejected part. */
   stationFor(judgement: Judgement): number;
+  /** The line its parts are on. */
+  line: string;
+  /** Part ids, unique on the station: one sequence for all its lines. */
+  nextId(): number;
 }
 
 interface Entry {
@@ -46,7 +50,6 @@ interface Entry {
 export class PartTracker {
   readonly counters = new Counters();
   private readonly parts = new Map<number, Entry>();
-  private nextId = 1;
   private idleWaiters: Array<() => void> = [];
   private readonly pulseListeners: Array<(p: SettledPart, station: number) => void> = [];
 
@@ -74,7 +77,7 @@ export class PartTracker {
 
   create(ev: TriggerEvent): Part {
     const s = this.settings;
-    const entry: Entry = { part: { id: this.nextId++, tTriggerMs: ev.tMs, decideByMs: 0, ejectAtMs: 0, stages: {} } };
+    const entry: Entry = { part: { id: s.nextId(), line: s.line, tTriggerMs: ev.tMs, decideByMs: 0, ejectAtMs: 0, stages: {} } };
     const part = entry.part;
     this.counters.triggered++;
     if (s.tracking === "encoder") {

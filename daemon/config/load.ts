@@ -3,7 +3,9 @@ import type { ZodIssue } from "zod";
 import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { applyEnvOverlay } from "./env-overlay.js";
-import { configSchema, type Config } from "./schema.js";
+import { configSchema, type Config, type LineConfig } from "./schema.js";
+import { LINE_SECTIONS, splitLines } from "./lines.js";
+import { crossLineProblems } from "./line-conflicts.js";
 import { resolveSecrets } from "./secrets.js";
 
 export interface ConfigProblem {
@@ -89,15 +91,38 @@ export function parseConfigText(file: string, text: string, env: NodeJS.ProcessE
     return { path: key, message: "must be a finite number", line: lineOf(doc, lineCounter, path, false) };
   });
   if (nonFinite.length > 0) throw new ConfigError(file, nonFinite);
-  const result = configSchema.safeParse(overlaid.value);
-  if (!result.success) {
-    const problems = result.error.issues.flatMap((i) => issueToProblems(i, doc, lineCounter, overlaid.fromEnv));
-    throw new ConfigError(file, problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+  const value = overlaid.value as Record<string, unknown>;
+  const split = splitLines(value);
+  const problems: ConfigProblem[] = split.problems.map((p) => ({ path: joinPath(p.path), message: p.message, line: lineOf(doc, lineCounter, p.path, true) }));
+  const configs: LineConfig[] = [];
+  const seen = new Set<string>();
+  for (const l of split.lines) {
+    const result = configSchema.safeParse(l.raw);
+    if (!result.success) {
+      // A line's problem is in its own sections (or the defaults it took); the station's would repeat for every line.
+      const inLine = (path: (string | number)[]) => (value.lines !== undefined && LINE_SECTION_SET.has(String(path[0])) ? ["lines", l.name, ...path] : path);
+      for (const issue of result.error.issues) {
+        for (const p of issueToProblems({ ...issue, path: inLine(issue.path) }, doc, lineCounter, overlaid.fromEnv)) {
+          const key = `${p.path}\n${p.message}`;
+          if (!seen.has(key)) problems.push(p);
+          seen.add(key);
+        }
+      }
+      continue;
+    }
+    configs.push(result.data);
   }
-  const secretProblems = resolveSecrets(result.data, env);
-  if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
-  return result.data;
+  if (problems.length === 0) problems.push(...crossLineProblems(configs).map((p) => ({ path: joinPath(p.path), message: p.message, line: lineOf(doc, lineCounter, p.path, false) })));
+  if (problems.length > 0) throw new ConfigError(file, problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+  for (const c of configs) {
+    const secretProblems = resolveSecrets(c, env);
+    if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
+  }
+  const first = configs[0]!;
+  return value.lines === undefined ? first : { ...first, lines: configs };
 }
+
+const LINE_SECTION_SET: ReadonlySet<string> = new Set(LINE_SECTIONS);
 
 function nonFinitePaths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
   if (typeof value === "number") return Number.isFinite(value) ? [] : [at];

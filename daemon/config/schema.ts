@@ -546,13 +546,12 @@ export const configSchema = z
     if (a.line_stop_reset && a.on_escape !== "line-stop") {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "line_stop_reset"], message: "only used with on_escape: line-stop" });
     }
-    const lines = [a.reject, a.line_stop, a.line_stop_reset, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
+    const lines = gpioLinesOf(c);
     if (a.tracking.type === "encoder" && a.tracking.decision_margin_mm >= a.tracking.travel_mm) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation", "tracking", "decision_margin_mm"], message: "must be smaller than travel_mm" });
     }
     const seen = new Set<string>();
     for (const l of lines) {
-      if (!l) continue;
       if (seen.has(l.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["actuation"], message: `GPIO line name '${l.name}' is used twice` });
       seen.add(l.name);
     }
@@ -573,7 +572,17 @@ export const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema>;
+/** One line's config as it runs: the station's sections and the line's own (see config/lines.ts). */
+export type LineConfig = z.infer<typeof configSchema>;
+/** What the loader returns: the first line's config; a `lines:` file lists every line, the first included. */
+export type Config = LineConfig & { lines?: LineConfig[] };
+
+/** Every GPIO line a line's config names: its outputs, sensors, trigger and encoder. */
+export function gpioLinesOf(c: { actuation: z.infer<typeof actuation>; trigger?: z.infer<typeof trigger> | undefined }): Array<{ name: string; pin?: number | string | undefined }> {
+  const a = c.actuation;
+  const all = [a.reject, a.line_stop, a.line_stop_reset, a.confirm?.input, a.bin_full, a.tracking.type === "encoder" ? a.tracking.input : undefined, c.trigger?.type === "gpio" ? c.trigger.input : undefined, ...a.bins.flatMap((b) => [b.output, b.confirm?.input, b.bin_full])];
+  return all.filter((l): l is NonNullable<typeof l> => l !== undefined);
+}
 export type CameraConfig = Config["camera"];
 export type TriggerConfig = NonNullable<Config["trigger"]>;
 export type EngineConfig = Config["engine"];

@@ -32,11 +32,13 @@ export class RuntimeOverrides {
   private state: OverridesView = { thresholds: {} };
   private readonly file: string;
 
+  /** `line`: one of several lines on the station, which keeps a file per line. */
   constructor(
     dataDir: string,
     private readonly log: Logger,
+    line?: string,
   ) {
-    this.file = join(dataDir, FILE);
+    this.file = join(dataDir, line === undefined ? FILE : FILE.replace(/\.json$/, `.${line}.json`));
   }
 
   /** Reads what the last run left. A damaged file is set aside (never lost) and the line runs on its config's values. */

@@ -58,18 +58,21 @@ export class Line {
   private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private config: Config,
+    private current: Config,
     gpio: Gpio,
     parts: LineParts,
-    overrides: RuntimeOverrides,
+    /** Thresholds set over the network for this line, kept in the data directory. */
+    readonly overrides: RuntimeOverrides,
     private readonly sink: LineSink,
     private readonly log: Logger,
+    nextPartId?: () => number,
   ) {
+    const config = current;
     this.name = config.station.line;
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
     this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
     this.model = new ModelSlot(parts.engine ?? engineOptions(config), config, overrides, log.child({ component: "engine" }));
-    this.actuation = new LineActuation(config, gpio, () => this.model.info?.version ?? "none", (p) => this.onSettled(p), log);
+    this.actuation = new LineActuation(config, gpio, () => this.model.info?.version ?? "none", (p) => this.onSettled(p), log, nextPartId);
     this.tracker = this.actuation.tracker;
     const trigger = parts.trigger ?? buildTrigger(config, gpio, this.actuation.encoder);
     this.pipeline = new Pipeline(
@@ -95,10 +98,25 @@ export class Line {
     return this.actuation.alarms;
   }
 
+  /** The line's config as it runs (reloads change its live sections). */
+  get config(): Config {
+    return this.current;
+  }
+
+  get mode(): Config["line"]["mode"] {
+    return this.current.line.mode;
+  }
+
+  /** The operator's overrides the last run left, then the model, checked against the config. */
+  async loadModel(): Promise<void> {
+    this.overrides.load();
+    await this.model.load();
+  }
+
   /** The parts' camera, trigger and intake: taken once the model is loaded and the outputs are held. */
   startIntake(): Promise<void> {
     const started = this.pipeline.start();
-    this.progressTimer = setInterval(() => this.reportProgress(), this.config.lifecycle.progress_report_ms);
+    this.progressTimer = setInterval(() => this.reportProgress(), this.current.lifecycle.progress_report_ms);
     this.progressTimer.unref();
     return started;
   }
@@ -108,7 +126,7 @@ export class Line {
     if (this.progressTimer) clearInterval(this.progressTimer);
     await this.pipeline.stopIntake();
     const idle = await Promise.race([this.tracker.idle().then(() => true), sleepUnref(Math.max(0, deadline - Date.now())).then(() => false)]);
-    if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${this.config.lifecycle.stop_timeout_ms} ms`);
+    if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${this.current.lifecycle.stop_timeout_ms} ms`);
     await this.model.close();
     await Promise.all(this.pendingRecords);
   }
@@ -116,7 +134,7 @@ export class Line {
   /** The live sections of a reloaded config (decide, snapshots): checked against the model first. */
   reconfigure(next: Config): void {
     this.model.reconfigure(next);
-    this.config = next;
+    this.current = next;
     this.snapshots.settings = snapshotSettings(next);
   }
 
@@ -142,12 +160,26 @@ export class Line {
     return this.stats.summary(this.tracker.counters, this.tracker.inFlight(), this.tracker.checkInvariant());
   }
 
-  health(state: string, overrides: StationHealth["overrides"], store: StationHealth["store"]): StationHealth {
+  /** The line's part of the periodic `metrics` message. */
+  metrics(): { triggered: number; accepted: number; rejected: number; failsafe: number; in_flight: number; paused: boolean; threshold_overrides: StationHealth["overrides"] } {
+    const c = this.tracker.counters;
+    return {
+      triggered: c.triggered,
+      accepted: c.accepted,
+      rejected: c.rejected,
+      failsafe: c.failsafe(),
+      in_flight: this.tracker.inFlight(),
+      paused: this.pipeline.paused,
+      threshold_overrides: this.overrides.view(),
+    };
+  }
+
+  health(state: string, store: StationHealth["store"]): StationHealth {
     return {
       state,
       paused: this.pipeline.paused,
       modelVersion: this.model.info?.version ?? "none",
-      overrides,
+      overrides: this.overrides.view(),
       camera: this.camera.stats(),
       engineQueue: this.model.pending(),
       inFlight: this.tracker.inFlight(),

@@ -103,12 +103,16 @@ export class ModelSlot {
     }
   }
 
+  /** Refuses a reloaded config the running model does not fit. */
+  check(next: Config): void {
+    if (!this.engineInfo) return;
+    const problems = this.problems(this.engineInfo, next);
+    if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `reload refused, nothing applied: ${problems.join("; ")}`);
+  }
+
   /** A reloaded config's decide settings, once the running model fits it; nothing changes otherwise. */
   reconfigure(next: Config): void {
-    if (this.engineInfo) {
-      const problems = this.problems(this.engineInfo, next);
-      if (problems.length > 0) throw new EdgeError("E_MODEL_LABELS", `reload refused, nothing applied: ${problems.join("; ")}`);
-    }
+    this.check(next);
     this.config = next;
     this.judgingNow = { ...this.judgingNow, settings: this.settingsFor(next, this.engineInfo) };
   }

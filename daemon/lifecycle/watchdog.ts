@@ -1,19 +1,21 @@
 import type { SdNotify } from "./sd-notify.js";
 
 /**
- * Pings the systemd watchdog only while the pipeline makes progress: a line
+ * Pings the systemd watchdog only while every line makes progress: a line
  * with parts in flight must settle some between two pings, or the pings stop
- * and systemd restarts the daemon. An idle line (no parts) is healthy.
+ * and systemd restarts the daemon. An idle line (no parts) is healthy; a
+ * busy line does not cover for a stuck one.
  */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
-  private lastSettled = -1;
+  private lastSettled: number[] = [];
   stalled = false;
 
   constructor(
     private readonly notify: SdNotify,
     private readonly intervalMs: number,
-    private readonly progress: () => { settled: number; inFlight: number },
+    /** Each line's parts settled so far and in flight now. */
+    private readonly progress: () => Array<{ settled: number; inFlight: number }>,
   ) {}
 
   /** WATCHDOG_USEC from systemd: ping at half the period. */
@@ -34,9 +36,9 @@ export class Watchdog {
   }
 
   private tick(): void {
-    const { settled, inFlight } = this.progress();
-    this.stalled = inFlight > 0 && settled === this.lastSettled;
-    this.lastSettled = settled;
+    const lines = this.progress();
+    this.stalled = lines.some((l, i) => l.inFlight > 0 && l.settled === (this.lastSettled[i] ?? -1));
+    this.lastSettled = lines.map((l) => l.settled);
     if (!this.stalled) this.notify.watchdog();
   }
 }

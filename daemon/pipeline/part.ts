@@ -33,7 +33,9 @@ export interface StageTimes {
 }
 
 export interface Part {
+  /** Unique on the station within its run (one sequence for every line). */
   id: number;
+  line: string;
   tTriggerMs: number;
   encoder?: number;
   /** The verdict must be known by then, or the fail-safe applies. */

@@ -17,21 +17,22 @@ export { COMMAND_NAMES, type CommandName };
 export interface CommandTarget {
   /** Why no command may act now (starting, model not loaded, stopping); undefined once READY. */
   notReady(): string | undefined;
-  pause(): void;
-  resume(): void;
+  // `line`: the line a command names (its payload's `line`); undefined: every line, or the only one.
+  pause(line?: string): void;
+  resume(line?: string): void;
   /** Defect classes a threshold may be set for. */
-  defectClasses(): string[];
+  defectClasses(line?: string): string[];
   /**
    * `cls` undefined: the default threshold; `value` undefined: clear the override (the config's or the
    * package's value again). Kept across reloads, swaps and restarts. Returns the thresholds now in force.
    */
-  setThreshold(cls: string | undefined, value: number | undefined, by: string): { threshold: number; thresholds: Record<string, number> };
+  setThreshold(cls: string | undefined, value: number | undefined, by: string, line?: string): { threshold: number; thresholds: Record<string, number> };
   /** One reject pulse now; resolves with its wall-clock start. */
-  testReject(): Promise<string>;
+  testReject(line?: string): Promise<string>;
   /** Saves the next frame as a snapshot; resolves with its path. */
-  snapshot(): Promise<string>;
+  snapshot(line?: string): Promise<string>;
   reloadConfig(): Promise<unknown>;
-  swapModel(modelPackage: string): Promise<unknown>;
+  swapModel(modelPackage: string, line?: string): Promise<unknown>;
 }
 
 export interface CommandSettings {
@@ -52,7 +53,7 @@ export const MAX_CORRELATION_BYTES = 256;
 const MAX_IDENTITY = 128;
 
 const from = z.string().min(1).max(MAX_IDENTITY);
-const base = { from: from.optional(), request_id: z.string().max(128).optional() };
+const base = { from: from.optional(), request_id: z.string().max(128).optional(), line: z.string().min(1).max(64).optional() };
 const empty = z.object(base).strict();
 
 const SCHEMAS: Record<CommandName, z.ZodType<Record<string, unknown>>> = {
@@ -235,28 +236,30 @@ export class Commands {
 
   private async run(name: CommandName, args: Args): Promise<unknown> {
     const t = this.target;
+    const line = args.line;
     switch (name) {
       case "pause":
-        t.pause();
+        t.pause(line);
         return { paused: true };
       case "resume":
-        t.resume();
+        t.resume(line);
         return { paused: false };
       case "set-threshold": {
         const cls = args.class as string | undefined;
-        if (cls !== undefined && !t.defectClasses().includes(cls)) {
-          throw new EdgeError("E_CMD_INVALID", `class: '${cls}' is not a defect class (${t.defectClasses().join(", ")})`);
+        if (cls !== undefined && !t.defectClasses(line).includes(cls)) {
+          throw new EdgeError("E_CMD_INVALID", `class: '${cls}' is not a defect class (${t.defectClasses(line).join(", ")})`);
         }
-        return t.setThreshold(cls, args.threshold as number | undefined, args.from!);
+        return t.setThreshold(cls, args.threshold as number | undefined, args.from!, line);
       }
       case "test-reject":
-        return { pulsed_at: await t.testReject() };
+        return { pulsed_at: await t.testReject(line) };
       case "snapshot":
-        return { path: await t.snapshot() };
+        return { path: await t.snapshot(line) };
       case "reload-config":
+        if (line !== undefined) throw new EdgeError("E_CMD_INVALID", "line: reload-config reloads the whole station");
         return t.reloadConfig();
       case "swap-model":
-        return t.swapModel(args.package as string);
+        return t.swapModel(args.package as string, line);
     }
   }
 

@@ -5,6 +5,7 @@ import type { OutboxMessage } from "./store.js";
 /** One inspection as it crosses to the writer thread: plain, structured-clonable data. */
 export interface InspectionRow {
   partId: number;
+  line: string;
   triggeredAt: string;
   settledAt: string;
   timeMs: number;
@@ -31,6 +32,7 @@ export function inspectionRow(p: SettledPart, outbox: OutboxMessage[], snapshot?
   const s = p.stages;
   return {
     partId: p.id,
+    line: p.line,
     triggeredAt: triggered.toISOString(),
     settledAt: wallTime(p.tSettledMs).toISOString(),
     timeMs: triggered.getTime(),

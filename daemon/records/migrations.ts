@@ -87,6 +87,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       CREATE INDEX inspections_rejected_reason ON inspections (reason, time_ms, id) WHERE outcome = 'rejected';
     `,
   },
+  {
+    // Several lines on one station: each inspection names its line. Part ids
+    // come from one sequence per run for every line, so (run_id, part_id)
+    // stays unique; rows from before name none (NULL: the one line there was).
+    version: 3,
+    sql: `
+      ALTER TABLE inspections ADD COLUMN line TEXT;
+      CREATE INDEX inspections_line_time ON inspections (line, time_ms, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -87,9 +87,9 @@ let stmts: ReturnType<typeof prepare> | undefined;
 function prepare() {
   return {
     inspection: db.prepare(`INSERT INTO inspections (run_id, part_id, triggered_at, settled_at, time_ms, outcome, verdict, reason,
-        failsafe, detail, capture_ms, preprocess_ms, infer_ms, decide_ms, total_ms, pulse_late_ms, model_version, snapshot_path, snapshot_bytes)
+        failsafe, detail, capture_ms, preprocess_ms, infer_ms, decide_ms, total_ms, pulse_late_ms, model_version, snapshot_path, snapshot_bytes, line)
       VALUES (@runId, @partId, @triggeredAt, @settledAt, @timeMs, @outcome, @verdict, @reason, @failsafe, @detail, @captureMs,
-        @preprocessMs, @inferMs, @decideMs, @totalMs, @pulseLateMs, @modelVersion, @snapshotPath, @snapshotBytes)
+        @preprocessMs, @inferMs, @decideMs, @totalMs, @pulseLateMs, @modelVersion, @snapshotPath, @snapshotBytes, @line)
       ON CONFLICT (run_id, part_id) DO NOTHING`),
     defect: db.prepare("INSERT INTO defects (inspection_id, class, score, box_x, box_y, box_w, box_h) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     outbox: db.prepare("INSERT INTO outbox (message_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)"),

@@ -23,6 +23,7 @@ export function lineConfig(yaml: string): Config {
     let dir = dataDirs.get(yaml);
     if (!dir) dataDirs.set(yaml, (dir = mkdtempSync(join(tmpdir(), "edge-inspect-test-data-"))));
     config.data_dir = dir;
+    for (const l of config.lines ?? []) l.data_dir = dir;
   }
   return config;
 }

@@ -41,7 +41,7 @@ function stubTarget(ready: { now: boolean }): CommandTarget & { calls: string[] 
 
 const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("operator-1", "mallory", "", "replies/#", "$SYS/x", "\u0000", "\ud800"));
 const value = fc.oneof(text, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 }), fc.dictionary(text, text, { maxKeys: 3 }));
-const fields = fc.constantFrom("from", "request_id", "class", "threshold", "package", "failsafe", "__proto__", "constructor", "pulse_ms");
+const fields = fc.constantFrom("from", "request_id", "class", "threshold", "package", "line", "failsafe", "__proto__", "constructor", "pulse_ms");
 const payload = fc.oneof(
   fc.dictionary(fields, value, { maxKeys: 5 }).map((o) => Buffer.from(JSON.stringify(o))),
   fc.json().map((j) => Buffer.from(j)),

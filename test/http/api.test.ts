@@ -148,6 +148,7 @@ test("snapshots are served with caching headers and revalidate to 304", async ()
     const t = nowMs();
     const part: SettledPart = {
       id: 9_000_001,
+      line: "line1",
       tTriggerMs: t - 20,
       decideByMs: t + 200,
       ejectAtMs: t + 300,

@@ -8,6 +8,7 @@ function part(id: number, total: number, pulse?: { ejectAtMs: number; tPulseMs: 
   const rejected = pulse !== undefined;
   return {
     id,
+    line: "line1",
     tTriggerMs: 0,
     decideByMs: 380,
     ejectAtMs: pulse?.ejectAtMs ?? 400,

@@ -11,6 +11,7 @@ export function settledPart(id: number, outcome: SettledPart["outcome"] = id % 3
   const rejected = outcome === "rejected";
   return {
     id,
+    line: "line1",
     tTriggerMs: t - 30,
     decideByMs: t + 300,
     ejectAtMs: t + 400,
