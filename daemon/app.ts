@@ -25,6 +25,7 @@ import type { Logger } from "./util/log.js";
 import { EdgeError, stationCode } from "./util/errors.js";
 import { buildGpio } from "./house/build.js";
 import { Line, type LineParts } from "./house/line.js";
+import { SharedEngines } from "./house/shared-engines.js";
 import { Station, type Step, type StationView } from "./house/station.js";
 
 /** Hardware edges a caller (a test, a bench) may supply instead of the configured ones. */
@@ -72,12 +73,13 @@ export class App {
       progress: () => ({ outbox: this.store.stats().outbox }),
     };
     const nextPartId = counter();
+    const engines = new SharedEngines();
     this.lines = configs.map((c, i) => {
       const name = c.station.line;
       // One line logs as it always did; with several, every line's lines say which.
       const lineLog = several ? log.child({ line: name }) : log;
       const overrides = new RuntimeOverrides(c.data_dir, lineLog.child({ component: "overrides" }), several ? name : undefined);
-      return new Line(c, this.gpio, i === 0 ? parts : {}, overrides, sink, lineLog, nextPartId);
+      return new Line(c, this.gpio, i === 0 ? parts : {}, overrides, sink, lineLog, engines, nextPartId);
     });
     const target = linesCommandTarget(this.lines, {
       notReady: () => (this.state === "running" ? undefined : this.state === "starting" || this.state === "created" ? "starting: the model is not loaded yet" : this.state),
@@ -327,6 +329,7 @@ export class App {
       frames: line.frames,
       health: () => this.health(),
       summary: () => this.summary(),
+      lines: () => this.lines.map((l) => ({ name: l.name, summary: () => l.summary(), health: () => this.lineHealth(l) })),
       addSettledListener: (l) => this.addSettledListener(l),
       model: () => line.model.info,
       defectClasses: () => line.pipeline.labels.filter((l) => l !== line.pipeline.decideSettings.okLabel),
@@ -342,6 +345,7 @@ export class App {
           rejected: sum("rejected"),
           failsafe: sum("failsafe"),
           in_flight: sum("in_flight"),
+          paused: each.every((m) => m.paused),
           lines: Object.fromEntries(this.lines.map((l, i) => [l.name, each[i]])),
         };
       },

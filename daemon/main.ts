@@ -99,7 +99,7 @@ function cmdCheckConfig(args: string[]): number {
   if (values.help) return help("check-config");
   if (positionals.length !== 1) throw usageError("check-config takes exactly one config file");
   const config = loadConfig(positionals[0]!);
-  const form = config.lines ? `${config.lines.length} lines (${config.lines.map((l) => l.station.line).join(", ")}), from lines:` : `one line '${config.station.line}' (no lines: section)`;
+  const form = config.lines ? `${config.lines.length} line${config.lines.length === 1 ? "" : "s"} (${config.lines.map((l) => l.station.line).join(", ")}), from lines:` : `one line '${config.station.line}' (no lines: section)`;
   if (!values.quiet) process.stdout.write(`${positionals[0]}: valid: ${form}\n`);
   return EXIT.OK;
 }

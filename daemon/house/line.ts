@@ -19,6 +19,7 @@ import type { Logger } from "../util/log.js";
 import { sleepUnref } from "../util/clock.js";
 import { buildCamera, buildTrigger, engineOptions } from "./build.js";
 import { ModelSlot } from "./model-slot.js";
+import type { SharedEngines } from "./shared-engines.js";
 
 /** Edges a caller (a test, a bench) may supply for a line instead of the configured ones. */
 export interface LineParts {
@@ -65,13 +66,15 @@ export class Line {
     readonly overrides: RuntimeOverrides,
     private readonly sink: LineSink,
     private readonly log: Logger,
+    engines: SharedEngines,
     nextPartId?: () => number,
   ) {
     const config = current;
     this.name = config.station.line;
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
     this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
-    this.model = new ModelSlot(parts.engine ?? engineOptions(config), config, overrides, log.child({ component: "engine" }));
+    const engineLog = log.child({ component: "engine" });
+    this.model = new ModelSlot(engines.share(parts.engine ?? engineOptions(config), engineLog), config, overrides, engineLog);
     this.actuation = new LineActuation(config, gpio, () => this.model.info?.version ?? "none", (p) => this.onSettled(p), log, nextPartId);
     this.tracker = this.actuation.tracker;
     const trigger = parts.trigger ?? buildTrigger(config, gpio, this.actuation.encoder);

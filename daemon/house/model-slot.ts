@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import type { Engine, EngineInfo } from "../inference/engine.js";
-import { WorkerEngine, type WorkerEngineOptions } from "../inference/worker-engine.js";
+import { WorkerEngine } from "../inference/worker-engine.js";
 import { packageEngineOptions } from "../inference/package-engine.js";
 import type { DecideSettings } from "../decide/decide.js";
 import { decideSettings, labelProblems } from "../decide/settings.js";
@@ -29,13 +29,14 @@ export class ModelSlot {
   private judgingNow: Judging;
   private swapping = false;
 
+  /** `engine`: the line's share of the engine for its configured model (see SharedEngines). */
   constructor(
-    options: WorkerEngineOptions,
+    engine: Engine,
     private config: Config,
     private readonly overrides: RuntimeOverrides,
     private readonly log: Logger,
   ) {
-    this.engine = new WorkerEngine(options, log);
+    this.engine = engine;
     this.judgingNow = { engine: this.engine, labels: [], settings: decideSettings(config.decide, undefined) };
   }
 

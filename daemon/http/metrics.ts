@@ -3,21 +3,32 @@ import type { Summary } from "../pipeline/run-stats.js";
 import type { Station, StationHealth } from "./station.js";
 
 const STAGES = ["capture", "preprocess", "infer", "decide", "total"] as const;
+
+interface LineReading {
+  name: string;
+  summary: Summary;
+  health: StationHealth;
+}
+
+/** The station's health (its store, its state) and each line's books. */
+interface Reading {
+  health: StationHealth;
+  lines: LineReading[];
+}
 const LATENCY_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 
 /**
  * The station's Prometheus metrics. Counts are read from the run's books at
- * scrape time (the same numbers as the run summary); stage latencies are
- * observed per settled part.
+ * scrape time (the same numbers as the run summary), each line's labelled
+ * `line` with its name; stage latencies are observed per settled part.
  */
 export class StationMetrics {
   readonly registry = new Registry();
-  private current: { summary: Summary; health: StationHealth } | undefined;
+  private current: Reading | undefined;
 
   constructor(private readonly station: Station) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: "edge_inspect_process_" });
-    const s = () => this.reading().summary;
     const h = () => this.reading().health;
     const books = <T extends string>(name: string, help: string, labelNames: T[], read: (set: (labels: Record<T, string>, v: number) => void) => void) =>
       new Counter({
@@ -40,64 +51,79 @@ export class StationMetrics {
         },
       });
 
+    // Per line, labelled with its name: the station's books are the sum of its lines'.
+    const perLine = <T extends string>(name: string, help: string, labelNames: T[], read: (l: LineReading, set: (labels: Record<T, string>, v: number) => void) => void) =>
+      books<T | "line">(name, help, ["line", ...labelNames], (set) => {
+        for (const l of this.reading().lines) read(l, (labels, v) => set({ ...labels, line: l.name }, v));
+      });
+    const lineGauge = (name: string, help: string, read: (l: LineReading) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["line"],
+        registers: [r],
+        collect: () => {
+          const g = r.getSingleMetric(name) as Gauge<"line">;
+          g.reset();
+          for (const l of this.reading().lines) g.set({ line: l.name }, read(l));
+        },
+      });
+
     gauge("edge_inspect_up", "1 while the station is running", () => (h().state === "running" ? 1 : 0));
-    books("edge_inspect_parts_triggered_total", "Parts created by a trigger or a free-run frame", [], (set) => set({}, s().triggered));
-    books("edge_inspect_parts_total", "Settled parts by outcome", ["outcome"], (set) => {
-      set({ outcome: "accepted" }, s().accepted);
-      set({ outcome: "rejected" }, s().rejected);
+    perLine("edge_inspect_parts_triggered_total", "Parts created by a trigger or a free-run frame", [], (l, set) => set({}, l.summary.triggered));
+    perLine("edge_inspect_parts_total", "Settled parts by outcome", ["outcome"], (l, set) => {
+      set({ outcome: "accepted" }, l.summary.accepted);
+      set({ outcome: "rejected" }, l.summary.rejected);
     });
-    books("edge_inspect_rejects_total", "Rejected parts by reason (defect class or failsafe:<reason>)", ["reason"], (set) => {
-      for (const [reason, n] of Object.entries(s().rejected_by_reason)) set({ reason }, n);
+    perLine("edge_inspect_rejects_total", "Rejected parts by reason (defect class or failsafe:<reason>)", ["reason"], (l, set) => {
+      for (const [reason, n] of Object.entries(l.summary.rejected_by_reason)) set({ reason }, n);
     });
-    books("edge_inspect_failsafe_total", "Parts given the fail-safe action, by reason", ["reason"], (set) => {
-      for (const [reason, n] of Object.entries(s().failsafe_by_reason)) set({ reason }, n);
+    perLine("edge_inspect_failsafe_total", "Parts given the fail-safe action, by reason", ["reason"], (l, set) => {
+      for (const [reason, n] of Object.entries(l.summary.failsafe_by_reason)) set({ reason }, n);
     });
-    books("edge_inspect_escaped_total", "Defective parts accepted, against the line's ground truth (where it has one)", [], (set) =>
-      set({}, s().truth?.escaped ?? 0),
-    );
-    books("edge_inspect_false_rejects_total", "Good parts rejected, against the line's ground truth (where it has one)", [], (set) =>
-      set({}, s().truth?.false_rejects ?? 0),
-    );
-    books("edge_inspect_late_verdicts_total", "Verdicts that came after their part had failed safe", [], (set) => set({}, s().late_verdicts));
-    books("edge_inspect_frames_dropped_total", "Free-run frames not taken because the line was saturated", [], (set) => set({}, s().frames_dropped));
-    books("edge_inspect_camera_reconnects_total", "Camera reconnects", [], (set) => set({}, h().camera.reconnects));
-    books("edge_inspect_camera_stalls_total", "Camera stalls (no frame within stall_ms)", [], (set) => set({}, h().camera.stalls));
+    perLine("edge_inspect_escaped_total", "Defective parts accepted, against the line's ground truth (where it has one)", [], (l, set) => set({}, l.summary.truth?.escaped ?? 0));
+    perLine("edge_inspect_false_rejects_total", "Good parts rejected, against the line's ground truth (where it has one)", [], (l, set) => set({}, l.summary.truth?.false_rejects ?? 0));
+    perLine("edge_inspect_late_verdicts_total", "Verdicts that came after their part had failed safe", [], (l, set) => set({}, l.summary.late_verdicts));
+    perLine("edge_inspect_frames_dropped_total", "Free-run frames not taken because the line was saturated", [], (l, set) => set({}, l.summary.frames_dropped));
+    perLine("edge_inspect_camera_reconnects_total", "Camera reconnects", [], (l, set) => set({}, l.health.camera.reconnects));
+    perLine("edge_inspect_camera_stalls_total", "Camera stalls (no frame within stall_ms)", [], (l, set) => set({}, l.health.camera.stalls));
     books("edge_inspect_records_dropped_total", "Inspections the store gave up on", [], (set) => set({}, h().store.dropped));
     books("edge_inspect_outbox_dropped_total", "Outbox messages dropped over the backlog budget", [], (set) => set({}, h().store.outboxDropped));
-    gauge("edge_inspect_parts_in_flight", "Parts between trigger and ejector", () => h().inFlight);
-    gauge("edge_inspect_engine_queue_depth", "Frames waiting for the inference worker", () => h().engineQueue);
+    lineGauge("edge_inspect_parts_in_flight", "Parts between trigger and ejector", (l) => l.health.inFlight);
+    lineGauge("edge_inspect_engine_queue_depth", "Frames waiting for the inference worker", (l) => l.health.engineQueue);
     gauge("edge_inspect_store_pending_writes", "Inspections not yet durable", () => h().store.pendingWrites);
     gauge("edge_inspect_outbox_backlog", "MQTT messages waiting for the broker's acknowledgement", () => h().store.outbox);
-    gauge("edge_inspect_camera_connected", "1 while the camera delivers", () => (h().camera.connected ? 1 : 0));
-    gauge("edge_inspect_event_loop_lag_p99_seconds", "Event-loop lag p99 over the run", () => s().event_loop_lag_ms.p99 / 1000);
+    lineGauge("edge_inspect_camera_connected", "1 while the camera delivers", (l) => (l.health.camera.connected ? 1 : 0));
+    gauge("edge_inspect_event_loop_lag_p99_seconds", "Event-loop lag p99 over the run", () => this.reading().lines[0]!.summary.event_loop_lag_ms.p99 / 1000);
     new Gauge({
       name: "edge_inspect_model_info",
       help: "The loaded model's version (value is always 1)",
-      labelNames: ["version"],
+      labelNames: ["line", "version"],
       registers: [r],
-      collect() {
-        this.reset();
-        this.set({ version: h().modelVersion }, 1);
+      collect: () => {
+        const g = r.getSingleMetric("edge_inspect_model_info") as Gauge<"line" | "version">;
+        g.reset();
+        for (const l of this.reading().lines) g.set({ line: l.name, version: l.health.modelVersion }, 1);
       },
     });
     const latency = new Histogram({
       name: "edge_inspect_stage_latency_seconds",
       help: "Per-part latency of each stage (total: trigger to judgement)",
-      labelNames: ["stage"],
+      labelNames: ["line", "stage"],
       buckets: LATENCY_BUCKETS_S,
       registers: [r],
     });
     station.addSettledListener((p) => {
       for (const stage of STAGES) {
         const v = p.stages[stage];
-        if (v !== undefined) latency.observe({ stage }, v / 1000);
+        if (v !== undefined) latency.observe({ line: p.line, stage }, v / 1000);
       }
     });
   }
 
   /** One reading of the books per scrape, shared by every metric in it. */
   async text(): Promise<string> {
-    this.current = { summary: this.station.summary(), health: this.station.health() };
+    this.current = this.read();
     try {
       return await this.registry.metrics();
     } finally {
@@ -105,7 +131,11 @@ export class StationMetrics {
     }
   }
 
-  private reading(): { summary: Summary; health: StationHealth } {
-    return this.current ?? { summary: this.station.summary(), health: this.station.health() };
+  private reading(): Reading {
+    return this.current ?? this.read();
+  }
+
+  private read(): Reading {
+    return { health: this.station.health(), lines: this.station.lines().map((l) => ({ name: l.name, summary: l.summary(), health: l.health() })) };
   }
 }

@@ -23,5 +23,7 @@ export interface Station {
   readonly frames: FrameSampler;
   health(): StationHealth;
   summary(): Summary;
+  /** Every line's books, by name (one on most stations). */
+  lines(): Array<{ name: string; summary(): Summary; health(): StationHealth }>;
   addSettledListener(listener: (p: SettledPart) => void): void;
 }

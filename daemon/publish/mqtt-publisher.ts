@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { sleepUnref } from "../util/clock.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -142,12 +143,12 @@ export class MqttPublisher implements Publisher {
       await client.endAsync();
     };
     // Offline, mqtt.js would queue the DISCONNECT until a reconnect that never comes.
-    const inTime = client.connected && (await Promise.race([clean().then(() => true), delay(withinMs).then(() => false)]));
+    const inTime = client.connected && (await Promise.race([clean().then(() => true), sleepUnref(withinMs).then(() => false)]));
     if (!inTime) {
       if (client.connected) this.log.warn(`broker did not complete a clean disconnect within ${withinMs} ms: dropping the connection`);
       this.dropUnacknowledged(client);
       // A socket that is already gone emits no second 'close' for end() to wait on.
-      await Promise.race([new Promise<void>((r) => client.end(true, () => r())), delay(FORCED_END_MS)]);
+      await Promise.race([new Promise<void>((r) => client.end(true, () => r())), sleepUnref(FORCED_END_MS)]);
     }
     this.failPending(new EdgeError("E_PUBLISH_CLOSED", "publisher closed"));
   }
@@ -297,8 +298,4 @@ export function readTlsFiles(o: { caFile?: string; certFile?: string; keyFile?: 
 
 function isRefusal(err: Error & { code?: unknown }): boolean {
   return typeof err.code === "number" && err.code >= 0x80 && !TRANSIENT_REASONS.has(err.code);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -9,6 +9,10 @@ import type { MemoryPublisher } from "../../daemon/publish/memory-publisher.js";
 import type { SettledPart } from "../../daemon/pipeline/part.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
+import { Mosquitto } from "../fakes/mosquitto.js";
+import { commander } from "../fakes/commander.js";
+import type { Line } from "../../daemon/house/line.js";
+import { sleep } from "../../daemon/util/clock.js";
 import { tempDir, waitFor } from "../capture/camera-fixtures.js";
 
 /**
@@ -96,4 +100,70 @@ test("two lines on one station: books per line, every part recorded and publishe
   // The periodic metrics carry each line under its name, and the station's totals.
   const metrics = app.metrics() as { triggered: number; lines: Record<string, { triggered: number }> };
   assert.equal(metrics.triggered, metrics.lines.lane1!.triggered + metrics.lines.lane2!.triggered);
+});
+
+test("commands on a two-line station: a command names its line or acts on every line; one-thing commands need a line", async (t) => {
+  const broker = await Mosquitto.start();
+  t.after(() => broker.stop());
+  const dir = tempDir(t);
+  const yaml = `
+station: { site: t, device: d1 }
+data_dir: ${JSON.stringify(join(dir, "data"))}
+publish: { type: mqtt, url: ${broker.url}, reconnect_ms: 100, commands: { allow: [operator-1], rates: { pause: { per_s: 100, burst: 20 }, set-threshold: { per_s: 100, burst: 20 }, test-reject: { per_s: 100, burst: 20 }, snapshot: { per_s: 100, burst: 20 } } } }
+http: { enabled: false }
+lifecycle: { progress_report_ms: 60000 }
+engine: { type: simulated, latency_ms: 2, error_rate: 0 }
+camera: { type: synthetic, width: 320, height: 240, fps: 30, seed: 3, defect_rate: 0.3 }
+line: { mode: free-run, travel_ms: 300, decision_margin_ms: 20 }
+actuation: { window_ms: 100 }
+lines:
+  lane1: { actuation: { reject: { name: reject_1 } } }
+  lane2: { actuation: { reject: { name: reject_2 } } }
+`;
+  const app = new App(lineConfig(yaml), quietLog());
+  // Commands are on the first line's tree, as status and metrics.
+  const { ctl, request } = await commander(broker.url, "ctl", { site: "t", line: "lane1", device: "d1" });
+  const [lane1, lane2] = app.lines as [Line, Line];
+  try {
+    await app.start();
+    while (!app.publisher.connected()) await sleep(20);
+    const ok = async (name: string, body: Record<string, unknown>) => {
+      const r = await request(name, body);
+      assert.equal(r.ok, true, `${name} ${JSON.stringify(body)}: ${JSON.stringify(r)}`);
+      return r;
+    };
+    const refused = async (name: string, body: Record<string, unknown>, message: RegExp) => {
+      const r = await request(name, body);
+      assert.equal((r.error as { code: string }).code, "E_CMD_INVALID", JSON.stringify(r));
+      assert.match((r.error as { message: string }).message, message);
+    };
+    await ok("pause", { line: "lane2" });
+    assert.deepEqual([lane1.pipeline.paused, lane2.pipeline.paused], [false, true]);
+    // A paused free-run line takes no parts; the other goes on.
+    await lane2.tracker.idle();
+    const [t1, t2] = [lane1.tracker.counters.triggered, lane2.tracker.counters.triggered];
+    await waitFor("lane1's parts", () => lane1.tracker.counters.triggered >= t1 + 10);
+    assert.equal(lane2.tracker.counters.triggered, t2);
+    await ok("resume", {});
+    assert.deepEqual([lane1.pipeline.paused, lane2.pipeline.paused], [false, false]);
+
+    await ok("set-threshold", { line: "lane1", threshold: 0.8 });
+    assert.equal(lane1.pipeline.decideSettings.threshold, 0.8);
+    assert.notEqual(lane2.pipeline.decideSettings.threshold, 0.8, "the other line keeps its own");
+    await ok("set-threshold", { threshold: 0.7 });
+    assert.deepEqual([lane1.pipeline.decideSettings.threshold, lane2.pipeline.decideSettings.threshold], [0.7, 0.7]);
+
+    await refused("test-reject", {}, /name the line this acts on \(lane1, lane2\)/);
+    await refused("snapshot", {}, /name the line/);
+    await refused("pause", { line: "lane9" }, /no line 'lane9' on this station \(lane1, lane2\)/);
+    await refused("reload-config", { line: "lane1" }, /reloads the whole station/);
+    await ok("test-reject", { line: "lane2" });
+  } finally {
+    await app.stop("test done");
+    await ctl.endAsync();
+  }
+  // Each line's overrides are its own file, kept for the next start.
+  const fresh = new App(lineConfig(yaml), quietLog());
+  for (const l of fresh.lines) l.overrides.load();
+  assert.deepEqual(fresh.lines.map((l) => l.overrides.view().threshold?.value), [0.7, 0.7]);
 });

@@ -101,7 +101,7 @@ test("with auth on: no or wrong credentials get 401, viewers look, operators act
     assert.deepEqual(await done.json(), { id, operator_verdict: "confirmed", operator: "op" });
     const scraped = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${env.SCRAPE}` } });
     assert.equal(scraped.status, 200);
-    assert.match(await scraped.text(), /^edge_inspect_parts_triggered_total \d+$/m);
+    assert.match(await scraped.text(), /^edge_inspect_parts_triggered_total\{line="[^"]+"\} \d+$/m);
   } finally {
     await s.stop();
   }
@@ -124,7 +124,7 @@ test("/metrics parses as Prometheus text and its counters match the run's summar
     assert.equal(summary.triggered, 60);
     assert.ok(summary.failsafe > 0, "the run has fail-safe parts");
     assert.equal(sample(m, "edge_inspect_parts_triggered_total", "edge_inspect_parts_triggered_total"), summary.triggered);
-    assert.equal(sample(m, "edge_inspect_parts_total", "edge_inspect_parts_total", { outcome: "accepted" }), summary.accepted);
+    assert.equal(sample(m, "edge_inspect_parts_total", "edge_inspect_parts_total", { outcome: "accepted", line: s.app.line.name }), summary.accepted, "each line's books carry its name");
     assert.equal(sample(m, "edge_inspect_parts_total", "edge_inspect_parts_total", { outcome: "rejected" }), summary.rejected);
     for (const [reason, n] of Object.entries(summary.rejected_by_reason)) assert.equal(sample(m, "edge_inspect_rejects_total", "edge_inspect_rejects_total", { reason }), n, reason);
     for (const [reason, n] of Object.entries(summary.failsafe_by_reason)) assert.equal(sample(m, "edge_inspect_failsafe_total", "edge_inspect_failsafe_total", { reason }), n, reason);

@@ -4,13 +4,14 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import mqtt from "mqtt";
 import { App } from "../../daemon/app.js";
 import { parseConfigText } from "../../daemon/config/load.js";
-import { topic } from "../../daemon/publish/topics.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { Mosquitto } from "../fakes/mosquitto.js";
+import { commander as stationCommander } from "../fakes/commander.js";
+
+const commander = (url: string, clientId: string) => stationCommander(url, clientId, station);
 
 const station = { site: "plant", line: "l1", device: "cam1" };
 const PACKAGE = fileURLToPath(new URL("../../../test/fixtures/models/tiny-classifier", import.meta.url));
@@ -26,21 +27,6 @@ http: { enabled: false }
 actuation: { window_ms: 100 }
 publish: { type: mqtt, url: ${url}, reconnect_ms: 100, commands: { allow: [operator-1], rates: { reload-config: { per_s: 100, burst: 10 }, swap-model: { per_s: 100, burst: 10 } } } }
 ${extra}`;
-}
-
-/** An operator's client: each request waits for its reply on cmd/<name>/reply. */
-async function commander(url: string, clientId: string) {
-  const ctl = await mqtt.connectAsync(url, { clientId, protocolVersion: 5 });
-  await ctl.subscribeAsync(topic(station, "cmd/+/reply"), { qos: 1 });
-  const replies: Array<Record<string, unknown>> = [];
-  ctl.on("message", (_t, payload) => replies.push(JSON.parse(payload.toString()) as Record<string, unknown>));
-  const request = async (name: string, body: Record<string, unknown>) => {
-    const n = replies.length;
-    await ctl.publishAsync(topic(station, `cmd/${name}`), JSON.stringify({ from: "operator-1", ...body }), { qos: 1 });
-    while (replies.length === n) await sleep(20);
-    return replies[n]!;
-  };
-  return { ctl, request };
 }
 
 test("snapshot, reload-config and swap-model commands act on the running station; a path from the network is refused", async () => {

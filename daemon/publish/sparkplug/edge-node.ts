@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { sleepUnref } from "../../util/clock.js";
 import { EdgeError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { OutboxMessage } from "../../records/store.js";
@@ -170,8 +171,8 @@ export class SparkplugNode {
       if (client.connected) await client.publishAsync(nodeTopic(this.o.id, "NDEATH"), this.ndeath(), { qos: 1, retain: false }).catch(() => undefined);
       await client.endAsync();
     };
-    const inTime = client.connected && (await Promise.race([clean().then(() => true), delay(withinMs).then(() => false)]));
-    if (!inTime) await Promise.race([new Promise<void>((r) => client.end(true, () => r())), delay(200)]);
+    const inTime = client.connected && (await Promise.race([clean().then(() => true), sleepUnref(withinMs).then(() => false)]));
+    if (!inTime) await Promise.race([new Promise<void>((r) => client.end(true, () => r())), sleepUnref(200)]);
   }
 
   private open(): MqttClient {
@@ -432,8 +433,4 @@ export class SparkplugNode {
   private ndeath(): Buffer {
     return encodePayload({ timestamp: Date.now(), metrics: [{ name: BDSEQ_METRIC, datatype: DataType.Int64, value: this.bdSeq }] });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
