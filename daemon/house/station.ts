@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
-import { commandsSchema, type Config } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
+import { commandsSchema } from "../config/station-schema.js";
 import type { Store } from "../records/store.js";
 import { sqliteStoreOptions } from "../records/sqlite-options.js";
 import { snapshotPath } from "../records/snapshot-path.js";
