@@ -20,14 +20,18 @@ export interface WriterOptions {
   };
 }
 
-export type ToWriter =
-  | { t: "write"; rows: InspectionRow[] }
-  | { t: "delete"; seqs: number[] }
-  | { t: "alarm"; alarm: Alarm }
-  | { t: "peek"; id: number; limit: number; afterSeq: number }
-  | { t: "flush"; id: number }
-  | { t: "retention"; id: number }
-  | { t: "close"; id: number };
+/** The writer thread (sqlite-writer.ts) as SqliteStore hosts it. */
+export interface WriterThread {
+  ready: { runId: string; status: WriterStatus };
+  events: { type: "status"; status: WriterStatus; outboxAdded: boolean } | { type: "alarm"; alarm: Alarm };
+  requests: {
+    peek: { in: { limit: number; afterSeq: number }; out: OutboxEntry[] };
+    flush: { in: null; out: null };
+    retention: { in: null; out: null };
+    close: { in: null; out: null };
+  };
+  notes: { type: "write"; rows: InspectionRow[] } | { type: "delete"; seqs: number[] } | { type: "alarm"; alarm: Alarm };
+}
 
 export interface WriterStatus {
   committed: number;
@@ -37,11 +41,3 @@ export interface WriterStatus {
   dropped: number;
   outboxDropped: number;
 }
-
-export type FromWriter =
-  | { t: "opened"; runId: string; status: WriterStatus }
-  | { t: "open-failed"; code: string; message: string }
-  | { t: "status"; status: WriterStatus; outboxAdded: boolean }
-  | { t: "alarm"; alarm: Alarm }
-  | { t: "peeked"; id: number; entries: OutboxEntry[] }
-  | { t: "done"; id: number };
