@@ -55,6 +55,7 @@ import { SdNotify } from "./lifecycle/sd-notify.js";
 import { HttpServer } from "./http/server.js";
 import { FrameSampler } from "./http/frame-sampler.js";
 import type { RecordsLocation } from "./http/review-db.js";
+import { threadHealth } from "./threads/thread-health.js";
 import type { StationHealth } from "./http/station.js";
 import { Watchdog } from "./lifecycle/watchdog.js";
 import type { Logger } from "./util/log.js";
@@ -500,6 +501,7 @@ export class App {
       engineQueue: this.engine.pending(),
       inFlight: this.tracker.inFlight(),
       store: this.store.stats(),
+      threads: threadHealth(),
     };
   }
 
