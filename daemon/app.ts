@@ -189,8 +189,7 @@ export class App {
       this.store.recordAlarm(alarm);
       announce(alarm);
     });
-    this.alarms.on((a) => {
-      const alarm = { code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() };
+    this.alarms.on((alarm) => {
       this.store.recordAlarm(alarm);
       announce(alarm);
     });

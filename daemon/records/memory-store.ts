@@ -1,5 +1,6 @@
 import type { SettledPart } from "../pipeline/part.js";
-import type { Alarm, OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
 
 /**
  * The store's in-memory twin: the same batching and outbox semantics as the

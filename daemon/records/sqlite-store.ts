@@ -4,7 +4,8 @@ import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SettledPart } from "../pipeline/part.js";
 import { inspectionRow, type InspectionRow } from "./inspection-row.js";
-import type { Alarm, OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
 import type { WriterOptions, WriterStatus, WriterThread } from "./writer-protocol.js";
 
 export interface SqliteStoreOptions extends WriterOptions {

@@ -1,5 +1,6 @@
 import type { InspectionRow } from "./inspection-row.js";
-import type { Alarm, OutboxEntry } from "./store.js";
+import type { OutboxEntry } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
 
 /** What the writer thread is told at start. */
 export interface WriterOptions {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import { SqliteStore } from "../../daemon/records/sqlite-store.js";
-import type { Alarm } from "../../daemon/records/store.js";
+import type { Alarm } from "../../daemon/util/alarm.js";
 import { defectMessage } from "../../daemon/publish/messages.js";
 import { threadHealth } from "../../daemon/threads/thread-health.js";
 import { killThread } from "../fakes/kill-thread.js";
