@@ -54,7 +54,6 @@ import type { SettledPart } from "./pipeline/part.js";
 import { SdNotify } from "./lifecycle/sd-notify.js";
 import { HttpServer } from "./http/server.js";
 import { FrameSampler } from "./http/frame-sampler.js";
-import type { RecordsLocation } from "./http/review-db.js";
 import { threadHealth } from "./threads/thread-health.js";
 import type { StationHealth } from "./http/station.js";
 import { Watchdog } from "./lifecycle/watchdog.js";
@@ -150,7 +149,7 @@ export class App {
     this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ component: "snapshots" }));
     this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
     this.drainer = new OutboxDrainer(this.store, this.publisher, config.publish.max_in_flight, log.child({ component: "outbox" }), (m) => !isSparkplugTopic(m.topic));
-    this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.recordsLocation(), log.child({ component: "http" }), env) : undefined;
+    this.http = config.http.enabled ? new HttpServer(config.http, this, () => this.store.review(), log.child({ component: "http" }), env) : undefined;
     const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
       {
@@ -518,13 +517,6 @@ export class App {
       this.log.error({ code: alarm.code }, `operator review unavailable: ${alarm.message}`);
       this.store.recordAlarm(alarm);
     }
-  }
-
-  private recordsLocation(): RecordsLocation | undefined {
-    const r = this.config.records;
-    if (r.type !== "sqlite" || this.store.kind !== "sqlite") return undefined;
-    const o = sqliteStoreOptions(this.config.data_dir, r);
-    return { path: o.path, snapshotDir: o.snapshotDir };
   }
 
   private onSettled(p: SettledPart): void {

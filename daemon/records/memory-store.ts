@@ -1,4 +1,7 @@
 import type { SettledPart } from "../pipeline/part.js";
+import { inspectionRow } from "./inspection-row.js";
+import { MemoryReview } from "./memory-review.js";
+import type { Review } from "./review.js";
 import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
 import type { Alarm } from "../util/alarm.js";
 
@@ -16,6 +19,7 @@ export class MemoryStore implements Store {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<() => void> = [];
+  private readonly reviewRows = new MemoryReview();
 
   constructor(private readonly batchMs: number) {}
 
@@ -55,6 +59,11 @@ export class MemoryStore implements Store {
 
   recordAlarm(alarm: Alarm): void {
     this.alarms.push(alarm);
+    this.reviewRows.addAlarm(alarm);
+  }
+
+  review(): Review {
+    return this.reviewRows;
   }
 
   stats(): StoreStats {
@@ -81,6 +90,7 @@ export class MemoryStore implements Store {
     let announced = false;
     for (const { part, outbox } of batch) {
       this.inspections.push(part);
+      this.reviewRows.add(this.runId, inspectionRow(part, []));
       for (const message of outbox) {
         this.outbox.push({ seq: ++this.seq, message });
         announced = true;

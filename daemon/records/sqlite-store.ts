@@ -4,6 +4,8 @@ import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SettledPart } from "../pipeline/part.js";
 import { inspectionRow, type InspectionRow } from "./inspection-row.js";
+import type { Review } from "./review.js";
+import { SqliteReview } from "./sqlite-review.js";
 import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
 import type { Alarm } from "../util/alarm.js";
 import type { WriterOptions, WriterStatus, WriterThread } from "./writer-protocol.js";
@@ -46,6 +48,8 @@ export class SqliteStore implements Store {
         url: new URL("./sqlite-writer.js", import.meta.url),
         workerData: writer,
         startTimeoutMs: OPEN_TIMEOUT_MS,
+        // A write the database refused (disk full, locked): the request fails, nothing is half-kept.
+        replyCode: () => "E_STORE_WRITE",
         onEvent: (m) => this.onEvent(m),
         onDown: (err) => this.onWriterLost(err),
       },
@@ -89,6 +93,14 @@ export class SqliteStore implements Store {
   /** Keeps an alarm raised elsewhere in the alarms table (written with the next batch). */
   recordAlarm(alarm: Alarm): void {
     this.note({ type: "alarm", alarm });
+  }
+
+  /** The review's read-only connection; its operator writes go to the writer thread. */
+  review(): Review {
+    return new SqliteReview(this.options.path, this.options.snapshotDir, {
+      setVerdict: (id, verdict, operator) => this.operatorWrite("verdict", { id, verdict, operator }),
+      ackAlarm: (id, operator) => this.operatorWrite("ack", { id, operator }),
+    });
   }
 
   onOutbox(listener: () => void): void {
@@ -150,6 +162,12 @@ export class SqliteStore implements Store {
       if ((err as EdgeError).code === "E_STORE_WORKER") return undefined;
       throw err;
     }
+  }
+
+  /** Refused (E_STORE_WRITE, E_STORE_WORKER) when the writer cannot commit it: an operator is never told it was kept when it was not. */
+  private operatorWrite<K extends "verdict" | "ack">(name: K, body: WriterThread["requests"][K]["in"]): Promise<WriterThread["requests"][K]["out"]> {
+    if (!this.thread || this.closing) return Promise.reject(new EdgeError("E_STORE_WORKER", "the records writer is not running"));
+    return this.thread.request(name, body);
   }
 
   private onEvent(m: WriterThread["events"]): void {

@@ -11,6 +11,7 @@ import type { Alarm } from "../util/alarm.js";
 import { ThreadSide } from "../threads/thread-side.js";
 import type { WriterOptions, WriterStatus, WriterThread } from "./writer-protocol.js";
 import { limitPageCache } from "./page-cache.js";
+import { operatorWrites } from "./operator-writes.js";
 
 /*
  * The writer thread: it alone holds the write connection, so the event loop
@@ -84,6 +85,7 @@ function clear(code: string, message: string): void {
 }
 
 let stmts: ReturnType<typeof prepare> | undefined;
+let operator: ReturnType<typeof operatorWrites> | undefined;
 function prepare() {
   return {
     inspection: db.prepare(`INSERT INTO inspections (run_id, part_id, triggered_at, settled_at, time_ms, outcome, verdict, reason,
@@ -314,6 +316,8 @@ thread.serve({
       return null;
     },
     close,
+    verdict: ({ id, verdict, operator: by }) => (operator ??= operatorWrites(db)).setVerdict(id, verdict, by),
+    ack: ({ id, operator: by }) => (operator ??= operatorWrites(db)).ackAlarm(id, by),
   },
 });
 

@@ -59,5 +59,7 @@ export interface Store {
   /** Keeps an alarm raised elsewhere (actuation, broker...) on record. */
   recordAlarm(alarm: Alarm): void;
   stats(): StoreStats;
+  /** What the operator review reads and writes (operator writes go where the store writes). */
+  review(): Review;
   close(): Promise<void>;
 }

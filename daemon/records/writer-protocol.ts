@@ -1,6 +1,7 @@
 import type { InspectionRow } from "./inspection-row.js";
 import type { OutboxEntry } from "./store.js";
 import type { Alarm } from "../util/alarm.js";
+import type { AckResult, OperatorVerdict } from "./review.js";
 
 /** What the writer thread is told at start. */
 export interface WriterOptions {
@@ -30,6 +31,8 @@ export interface WriterThread {
     flush: { in: null; out: null };
     retention: { in: null; out: null };
     close: { in: null; out: null };
+    verdict: { in: { id: number; verdict: OperatorVerdict; operator: string }; out: boolean };
+    ack: { in: { id: number; operator: string }; out: AckResult };
   };
   notes: { type: "write"; rows: InspectionRow[] } | { type: "delete"; seqs: number[] } | { type: "alarm"; alarm: Alarm };
 }
