@@ -20,12 +20,15 @@ export class MemoryStore implements Store {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<() => void> = [];
   private readonly reviewRows = new MemoryReview();
+  private closed = false;
 
   constructor(private readonly batchMs: number) {}
 
   async open(): Promise<void> {}
 
   record(part: SettledPart, outbox: OutboxMessage[]): void {
+    // As the durable store: once closed, nothing more is taken.
+    if (this.closed) return;
     this.queue.push({ part, outbox });
     this.timer ??= setTimeout(() => this.writeBatch(), this.batchMs);
   }
@@ -79,6 +82,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.writeBatch();
+    this.closed = true;
   }
 
   private writeBatch(): void {
