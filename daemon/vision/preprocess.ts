@@ -1,4 +1,5 @@
 import { cv, type Mat } from "./opencv.js";
+import { checkPacked, type PackedFrame } from "../capture/packed-frame.js";
 import { EdgeError } from "../util/errors.js";
 import type { ModelInput } from "../inference/manifest.js";
 import { channelsOf, inputSize } from "../inference/model-package.js";
@@ -26,12 +27,8 @@ export interface InputTransform {
 
 export type InputTensor = Float32Array | Uint8Array;
 
-type PackedFrame = { width: number; height: number; data: Uint8Array };
-
 function pixelsOf(frame: PackedFrame): Buffer {
-  if (frame.data.length !== frame.width * frame.height * 3) {
-    throw new EdgeError("E_FRAME", `frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${frame.width * frame.height * 3}`);
-  }
+  checkPacked(frame);
   return Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
 }
 
