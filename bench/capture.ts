@@ -4,12 +4,12 @@ import { join } from "node:path";
 import type { Benchmark, BenchOptions, BenchResult } from "./harness.js";
 import { cv } from "../daemon/vision/opencv.js";
 import { allocInput, preprocessInto } from "../daemon/vision/preprocess.js";
-import type { InputSpec } from "../daemon/inference/manifest.js";
+import type { ModelInput } from "../daemon/inference/manifest.js";
 import { writeSyntheticDataset } from "../daemon/capture/synthetic-dataset.js";
 import { nowMs } from "../daemon/util/clock.js";
 
 /** A MobileNet-class input: 224x224 RGB, NCHW float32, ImageNet mean/std. */
-const INPUT: InputSpec = {
+const INPUT: ModelInput = {
   shape: [1, 3, 224, 224],
   layout: "NCHW",
   dtype: "float32",

@@ -55,7 +55,7 @@ export const stressBenchmark: Benchmark = {
       app.addSettledListener((p) => parts.push(p));
       const why = new Map<number, string>();
       app.alarms.on((a) => {
-        if (a.code === "escaped" && a.part !== undefined) why.set(a.part, a.detail);
+        if (a.code === "escaped" && a.part !== undefined) why.set(a.part, a.message);
       });
       for (const s of c.stressors) s.start();
       const cyc = new Cyclictest(Math.max(1, priority));

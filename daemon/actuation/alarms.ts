@@ -1,17 +1,11 @@
+import type { Alarm } from "../util/alarm.js";
 import type { Logger } from "../util/log.js";
-import { nowMs } from "../util/clock.js";
 
 export const ALARM_CODES = ["escaped", "reject-unconfirmed", "bin-full", "bin-cleared", "line-stopped", "line-released"] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 
-export interface Alarm {
-  code: AlarmCode;
-  /** The reject station (bin) concerned. */
-  station?: string;
-  part?: number;
-  detail: string;
-  tMs: number;
-}
+/** Codes that end another alarm's condition rather than raise one of their own. */
+export const CLEARING_CODES: Partial<Record<AlarmCode, AlarmCode>> = { "bin-cleared": "bin-full", "line-released": "line-stopped" };
 
 /**
  * Conditions an operator must see: each is logged, counted and handed to
@@ -27,11 +21,12 @@ export class Alarms {
     this.listeners.push(listener);
   }
 
-  raise(code: AlarmCode, detail: string, where: { station?: string; part?: number } = {}): void {
-    const alarm: Alarm = { code, ...where, detail, tMs: nowMs() };
+  raise(code: AlarmCode, message: string, where: { station?: string; part?: number } = {}): void {
+    const clearing = CLEARING_CODES[code] !== undefined;
+    const alarm: Alarm = { code, message, active: !clearing, timeMs: Date.now(), ...where };
     this.counts[code]++;
-    if (code === "bin-cleared" || code === "line-released") this.log.info({ alarm: code, ...where }, detail);
-    else this.log.error({ alarm: code, ...where }, detail);
+    if (clearing) this.log.info({ alarm: code, ...where }, message);
+    else this.log.error({ alarm: code, ...where }, message);
     for (const l of this.listeners) {
       try {
         l(alarm);

@@ -23,6 +23,7 @@ export class ChardevGpio implements Gpio {
   private readonly chipName: string;
   private readonly outputs: Array<{ fd: number; spec: OutputSpec }> = [];
   private readonly inputs: Array<{ fd: number; watches: object[] }> = [];
+  private closed = false;
 
   constructor(chip: string) {
     this.cdev = gpioCdev();
@@ -84,6 +85,9 @@ export class ChardevGpio implements Gpio {
   }
 
   async close(): Promise<void> {
+    // Once: a second close would close descriptors the process may have handed out again.
+    if (this.closed) return;
+    this.closed = true;
     this.safe();
     for (const i of this.inputs) {
       for (const w of i.watches) this.cdev.unwatch(w);

@@ -22,9 +22,17 @@ export const CONTROL = {
 } as const;
 
 /**
- * Capture thread → camera. `drops` is the thread's running count of frames it
- * discarded. A frame's pixels are in `slot` of the pool announced last.
+ * Capture thread → camera. Ready once the source delivered its first frame;
+ * `open` announces a reopened one. `drops` is the thread's running count of
+ * frames it discarded. A frame's pixels are in `slot` of the pool announced last.
  */
+export interface CaptureThread {
+  ready: SourceInfo;
+  events: CaptureMessage;
+  requests: Record<never, never>;
+  notes: never;
+}
+
 export type CaptureMessage =
   | { type: "open"; info: SourceInfo }
   | { type: "pool"; pool: FramePoolShared }

@@ -1,22 +1,23 @@
-import { parentPort, workerData } from "node:worker_threads";
 import { nowMs, sleep } from "../util/clock.js";
 import { EdgeError, errorCode, errorMessage } from "../util/errors.js";
 import { cv, type Mat } from "../vision/opencv.js";
-import { Backoff } from "./backoff.js";
-import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
+import { Backoff } from "../util/backoff.js";
+import { ThreadSide } from "../threads/thread-side.js";
+import { CONTROL, type CaptureMessage, type CaptureThread, type CaptureWorkerData } from "./capture-protocol.js";
 import { createSource } from "./create-source.js";
 import { FramePoolWriter } from "./frame-pool.js";
 import type { FrameSource, SourceFrame } from "./source.js";
 
 /**
  * The capture thread: opens the source, reads it (blocking this thread only)
- * and posts each frame's pixels to the camera by transfer. It lives as long as
+ * and hands each frame's pixels to the camera in a shared-memory slot. It lives as long as
  * the camera: a source that fails, ends unexpectedly or is reported silent is
  * closed and reopened here after an exponential backoff with jitter.
  */
-const { config, slots } = workerData as CaptureWorkerData;
-const control = new Int32Array((workerData as CaptureWorkerData).control);
-const post = (m: CaptureMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
+const thread = new ThreadSide<CaptureThread>();
+const { config, slots, control: controlBuffer } = thread.data as CaptureWorkerData;
+const control = new Int32Array(controlBuffer);
+const post = (m: CaptureMessage) => thread.emit(m);
 
 // Stored files and the synthetic line would otherwise play as fast as they decode.
 const paced = config.type === "synthetic" || config.type === "replay" || ((config.type === "file" || config.type === "folder") && config.pacing === "realtime");
@@ -29,6 +30,7 @@ const backoff = new Backoff({ initialMs: r.initial_ms, maxMs: r.max_ms, jitter: 
 let drops = 0;
 let posted = 0;
 let pool: FramePoolWriter | undefined;
+let opened = false;
 
 async function run(): Promise<void> {
   for (;;) {
@@ -40,7 +42,11 @@ async function run(): Promise<void> {
       const fps = ("fps" in config && config.fps) || info.fps || 25;
       // Open means frames flow: announced with the first one, so that the line
       // starts taking parts only once there is a frame to judge them by.
-      const ended = await pump(source, 1000 / fps, () => post({ type: "open", info }));
+      const ended = await pump(source, 1000 / fps, () => {
+        if (opened) post({ type: "open", info });
+        else thread.ready(info);
+        opened = true;
+      });
       if (ended === "stop") {
         source.close();
         return;
@@ -53,6 +59,8 @@ async function run(): Promise<void> {
       throw new EdgeError("E_CAMERA_STALLED", "source went silent");
     } catch (err) {
       source?.close();
+      // A source that never opened is the camera's start failure, not a loss to retry.
+      if (!opened) return thread.startFailed(err);
       const retryInMs = backoff.next();
       if (stopping()) return;
       post({ type: "lost", code: errorCode(err), message: errorMessage(err), retryInMs, drops });

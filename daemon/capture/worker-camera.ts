@@ -1,14 +1,12 @@
-import { Worker } from "node:worker_threads";
 import type { CameraConfig } from "../config/schema.js";
-import { nowMs, sleep } from "../util/clock.js";
-import { EdgeError, stationCode } from "../util/errors.js";
+import { THREADS } from "../threads/crash-policy.js";
+import { ThreadHost } from "../threads/thread-host.js";
+import { nowMs } from "../util/clock.js";
 import type { Logger } from "../util/log.js";
 import type { Camera, CameraFrame, CameraStats } from "./camera.js";
-import { CONTROL, type CaptureMessage, type CaptureWorkerData } from "./capture-protocol.js";
+import { CONTROL, type CaptureMessage, type CaptureThread, type CaptureWorkerData } from "./capture-protocol.js";
 import { FramePoolReader } from "./frame-pool.js";
-
-/** How long a stopping capture thread gets to close its source before it is terminated. */
-const STOP_GRACE_MS = 2000;
+import type { SourceInfo } from "./source.js";
 
 /**
  * Any configured source, read in a capture thread of its own so that neither
@@ -28,7 +26,7 @@ const STOP_GRACE_MS = 2000;
  */
 export class WorkerCamera implements Camera {
   readonly kind: string;
-  private worker: Worker | undefined;
+  private thread: ThreadHost<CaptureThread> | undefined;
   private control: Int32Array | undefined;
   private sink: ((f: CameraFrame) => void) | undefined;
   private pool: FramePoolReader | undefined;
@@ -48,7 +46,7 @@ export class WorkerCamera implements Camera {
   }
 
   /** Resolves once the source is open; a source that cannot be opened at all rejects with its coded error. */
-  start(sink: (frame: CameraFrame) => void): Promise<void> {
+  async start(sink: (frame: CameraFrame) => void): Promise<void> {
     this.sink = sink;
     // The capture thread's OpenCV reads these from the process environment (see vision/opencv.ts),
     // which only the main thread can set.
@@ -57,51 +55,42 @@ export class WorkerCamera implements Camera {
     const controlBuffer = new SharedArrayBuffer(CONTROL.slots * Int32Array.BYTES_PER_ELEMENT);
     this.control = new Int32Array(controlBuffer);
     const data: CaptureWorkerData = { config: this.config, control: controlBuffer, slots: this.config.queue + this.heldFrames + 1 };
-    const worker = new Worker(new URL("./capture-worker.js", import.meta.url), { workerData: data });
-    this.worker = worker;
-    const opened = new Promise<void>((resolve, reject) => {
-      const openTimer = setTimeout(
-        () => reject(new EdgeError("E_CAMERA_OPEN_TIMEOUT", `${this.kind} source did not open within ${this.config.open_timeout_ms} ms`)),
-        this.config.open_timeout_ms,
-      );
-      let first = true;
-      worker.on("message", (m: CaptureMessage) => {
-        if (first && (m.type === "open" || m.type === "lost")) {
-          first = false;
-          clearTimeout(openTimer);
-          if (m.type === "lost") return reject(new EdgeError(stationCode(m, "E_CAMERA_OPEN"), m.message));
-          resolve();
-        }
-        this.onMessage(m);
-      });
-      worker.on("error", (err) => {
-        clearTimeout(openTimer);
-        reject(err);
-        this.onThreadFailed(new EdgeError("E_CAMERA_THREAD", `capture thread failed: ${err.message}`, { cause: err }));
-      });
-    });
+    this.thread = new ThreadHost<CaptureThread>(
+      {
+        name: "capture",
+        declaration: THREADS.capture,
+        url: new URL("./capture-worker.js", import.meta.url),
+        workerData: data,
+        startTimeoutMs: this.config.open_timeout_ms,
+        onEvent: (m) => this.onMessage(m),
+        onDown: () => {
+          this.connected = false;
+        },
+      },
+      this.log,
+    );
     this.stallTimer = setInterval(() => this.checkStall(), Math.max(10, Math.min(this.config.stall_ms / 4, 250)));
     this.stallTimer.unref();
-    return opened.catch(async (err: unknown) => {
+    try {
+      this.onOpen(await this.thread.start());
+    } catch (err) {
       await this.stop();
       throw err;
-    });
+    }
   }
 
   async stop(): Promise<void> {
     this.connected = false;
     if (this.stallTimer) clearInterval(this.stallTimer);
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) {
-      w.removeAllListeners("message");
-      // Asked first, so that the thread closes its source: a terminated thread
-      // runs no destructor, and a V4L2 device left streaming refuses the next opener.
-      Atomics.store(this.control!, CONTROL.stop, 1);
-      Atomics.notify(this.control!, CONTROL.consumed);
-      await Promise.race([new Promise((r) => w.once("exit", r)), sleep(STOP_GRACE_MS)]);
-      await w.terminate();
-    }
+    const thread = this.thread;
+    this.thread = undefined;
+    if (!thread) return;
+    // Asked first, so that the thread closes its source even in the middle of a
+    // read loop: a terminated thread runs no destructor, and a V4L2 device left
+    // streaming refuses the next opener.
+    Atomics.store(this.control!, CONTROL.stop, 1);
+    Atomics.notify(this.control!, CONTROL.consumed);
+    await thread.stop();
   }
 
   stats(): CameraStats {
@@ -112,10 +101,7 @@ export class WorkerCamera implements Camera {
     if ("drops" in m) this.drops = m.drops;
     switch (m.type) {
       case "open":
-        this.connected = true;
-        this.lastFrameMs = nowMs();
-        if (m.info.refused.length > 0) this.log.warn({ refused: m.info.refused }, `camera driver did not take: ${m.info.refused.join(", ")}`);
-        this.log.info({ backend: m.info.backend, fps: m.info.fps, reconnects: this.counters.reconnects }, `camera open (${m.info.backend})`);
+        this.onOpen(m.info);
         break;
       case "pool":
         this.pool = new FramePoolReader(m.pool, (slot) =>
@@ -135,6 +121,13 @@ export class WorkerCamera implements Camera {
         this.log.info({ frames: this.counters.frames }, "camera source ended");
         break;
     }
+  }
+
+  private onOpen(info: SourceInfo): void {
+    this.connected = true;
+    this.lastFrameMs = nowMs();
+    if (info.refused.length > 0) this.log.warn({ refused: info.refused }, `camera driver did not take: ${info.refused.join(", ")}`);
+    this.log.info({ backend: info.backend, fps: info.fps, reconnects: this.counters.reconnects }, `camera open (${info.backend})`);
   }
 
   private onFrame(m: Extract<CaptureMessage, { type: "frame" }>): void {
@@ -172,10 +165,5 @@ export class WorkerCamera implements Camera {
     Atomics.store(this.control!, CONTROL.reopen, 1);
     Atomics.notify(this.control!, CONTROL.consumed);
     this.log.warn({ silentMs: Math.round(silent), stalls: this.counters.stalls }, `camera stalled: no frame for ${Math.round(silent)} ms; reopening`);
-  }
-
-  private onThreadFailed(err: EdgeError): void {
-    this.connected = false;
-    this.log.error({ code: err.code }, `${err.message}; the camera stays down, parts fail safe`);
   }
 }

@@ -15,6 +15,7 @@ import { RunStats, type Summary } from "../pipeline/run-stats.js";
 import type { SettledPart } from "../pipeline/part.js";
 import { FrameSampler } from "../http/frame-sampler.js";
 import type { StationHealth } from "../http/station.js";
+import { threadHealth } from "../threads/thread-health.js";
 import type { Logger } from "../util/log.js";
 import { sleepUnref } from "../util/clock.js";
 import { buildCamera, buildTrigger, engineOptions } from "./build.js";
@@ -187,6 +188,7 @@ export class Line {
       engineQueue: this.model.pending(),
       inFlight: this.tracker.inFlight(),
       store,
+      threads: threadHealth(),
     };
   }
 

@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import type { Config } from "../config/schema.js";
 import { commandsSchema } from "../config/station-schema.js";
 import type { Store } from "../records/store.js";
-import { sqliteStoreOptions } from "../records/sqlite-options.js";
 import { snapshotPath } from "../records/snapshot-path.js";
 import type { Publisher } from "../publish/publisher.js";
 import { Commands, type CommandTarget } from "../publish/commands.js";
@@ -18,7 +17,6 @@ import { sparkplugDefectEntry } from "../publish/sparkplug/defect-event.js";
 import { isSparkplugTopic, type EdgeNodeId } from "../publish/sparkplug/topics.js";
 import { DemoBroker } from "../publish/broker/embedded-broker.js";
 import { HttpServer } from "../http/server.js";
-import type { RecordsLocation } from "../http/review-db.js";
 import type { Station as HttpStation } from "../http/station.js";
 import type { SettledPart } from "../pipeline/part.js";
 import type { Alarms } from "../actuation/alarms.js";
@@ -76,7 +74,7 @@ export class Station {
     this.demoBroker = p.type === "mqtt" && p.embedded_broker ? new DemoBroker(p.embedded_broker, resolve(config.data_dir), log.child({ component: "broker" })) : undefined;
     this.publisher = parts.publisher ?? buildPublisher(config, log, this.demoBroker);
     this.drainer = new OutboxDrainer(this.store, this.publisher, p.max_in_flight, log.child({ component: "outbox" }), (m) => !isSparkplugTopic(m.topic));
-    this.http = config.http.enabled ? new HttpServer(config.http, view, () => this.recordsLocation(), log.child({ component: "http" }), env) : undefined;
+    this.http = config.http.enabled ? new HttpServer(config.http, view, () => this.store.review(), log.child({ component: "http" }), env) : undefined;
     const commands = p.type === "mqtt" ? p.commands : commandsSchema.parse({});
     this.commands = new Commands(
       {
@@ -105,7 +103,7 @@ export class Station {
 
   /** A line's alarms (escapes, bins full, unconfirmed rejects) go on record and to the operator. */
   watch(alarms: Alarms): void {
-    alarms.on((a) => this.keepAlarm({ code: a.code, message: a.detail, active: a.code !== "bin-cleared", timeMs: Date.now() }));
+    alarms.on((alarm) => this.keepAlarm(alarm));
   }
 
   /** The station's steps, in start order, before the model loads. */
@@ -232,12 +230,5 @@ export class Station {
       this.log.error({ code: alarm.code }, `operator review unavailable: ${alarm.message}`);
       this.store.recordAlarm(alarm);
     }
-  }
-
-  private recordsLocation(): RecordsLocation | undefined {
-    const r = this.config.records;
-    if (r.type !== "sqlite" || this.store.kind !== "sqlite") return undefined;
-    const o = sqliteStoreOptions(this.config.data_dir, r);
-    return { path: o.path, snapshotDir: o.snapshotDir };
   }
 }

@@ -13,7 +13,7 @@ export function registerLiveRoutes(app: FastifyInstance, station: Station, live:
     return reply
       .code(ok ? 200 : 503)
       .header("cache-control", "no-store")
-      .send({ status: ok ? "ok" : "unavailable", state: h.state, camera_connected: h.camera.connected, model_version: h.modelVersion });
+      .send({ status: ok ? "ok" : "unavailable", state: h.state, camera_connected: h.camera.connected, model_version: h.modelVersion, threads: h.threads });
   });
 
   app.get("/metrics", async (req, reply) => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseIsoTime } from "../util/iso-time.js";
-import { OPERATOR_VERDICTS, type Cursor, type DefectFilter } from "./review-db.js";
+import { OPERATOR_VERDICTS, type Cursor, type DefectFilter } from "../records/review.js";
 
 /** A request the client got wrong: answered with 400 and this message. */
 export class BadRequest extends Error {

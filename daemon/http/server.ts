@@ -9,10 +9,10 @@ import { LiveFeed } from "./live-feed.js";
 import { registerLiveRoutes } from "./live-routes.js";
 import { StationMetrics } from "./metrics.js";
 import { registerPageRoutes } from "./page-routes.js";
-import { ReviewDb, type RecordsLocation } from "./review-db.js";
 import { registerReviewRoutes } from "./review-routes.js";
 import { checkStateChange } from "./same-origin.js";
 import type { Station } from "./station.js";
+import type { Review } from "../records/review.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -31,14 +31,14 @@ const REASONS: Record<number, string> = { 400: "bad_request", 401: "unauthorized
  */
 export class HttpServer {
   private app: FastifyInstance | undefined;
-  private db: ReviewDb | undefined;
+  private review: Review | undefined;
   readonly metrics: StationMetrics;
   readonly live: LiveFeed;
 
   constructor(
     private readonly config: HttpConfig,
     private readonly station: Station,
-    private readonly records: () => RecordsLocation | undefined,
+    private readonly openReview: () => Review,
     private readonly log: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
@@ -53,8 +53,8 @@ export class HttpServer {
   async start(): Promise<void> {
     const c = this.config;
     const auth = new Auth(c.auth, this.env);
-    const location = this.records();
-    this.db = location ? new ReviewDb(location) : undefined;
+    const review = this.openReview();
+    this.review = review;
     const app = Fastify({
       loggerInstance: this.log,
       // The live view's events and frames would flood the journal.
@@ -87,13 +87,14 @@ export class HttpServer {
     });
     app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}` }));
     registerLiveRoutes(app, this.station, this.live, this.metrics);
-    registerReviewRoutes(app, () => this.reviewDb());
+    registerReviewRoutes(app, review);
     registerPageRoutes(app);
     try {
       const address = await app.listen({ host: c.host, port: c.port });
       this.url = address;
     } catch (err) {
-      this.db?.close();
+      review.close();
+      this.review = undefined;
       throw new EdgeError("E_HTTP_LISTEN", `cannot listen on ${c.host}:${c.port}: ${errorMessage(err)}`, { cause: err });
     }
     this.log.info({ url: this.url, auth: c.auth.users.length + c.auth.tokens.length > 0, tls: !!c.tls }, `operator review on ${this.url}`);
@@ -102,14 +103,9 @@ export class HttpServer {
   async stop(): Promise<void> {
     this.live.close();
     await this.app?.close();
-    this.db?.close();
-    this.db = undefined;
+    this.review?.close();
+    this.review = undefined;
     this.app = undefined;
-  }
-
-  private reviewDb(): ReviewDb {
-    if (!this.db) throw httpError(503, "records are kept in memory (records.type: memory): there is no defect log to review");
-    return this.db;
   }
 }
 

@@ -3,6 +3,7 @@ import type { CameraStats } from "../capture/camera.js";
 import type { SettledPart } from "../pipeline/part.js";
 import type { Summary } from "../pipeline/run-stats.js";
 import type { StoreStats } from "../records/store.js";
+import type { ThreadHealth } from "../threads/thread-health.js";
 import type { FrameSampler } from "./frame-sampler.js";
 
 /** What the running station tells the review server (App implements it). */
@@ -17,6 +18,8 @@ export interface StationHealth {
   engineQueue: number;
   inFlight: number;
   store: StoreStats;
+  /** Every worker thread: its state, declared crash policy, restarts and last failure. */
+  threads: ThreadHealth[];
 }
 
 export interface Station {

@@ -41,10 +41,10 @@ export interface SlotFrame extends Omit<BackendFrame, "data"> {
   bytes: number;
 }
 
-/** Messages between WorkerEngine and engine-worker. */
-export type ToWorker = { type: "infer"; id: number; frame: SlotFrame } | { type: "close" };
-export type FromWorker =
-  | { type: "ready"; info: EngineInfo }
-  | { type: "load-error"; code: string; message: string }
-  | { type: "result"; id: number; result: BackendResult }
-  | { type: "error"; id: number; code: string; message: string };
+/** The engine thread (engine-worker.ts) as WorkerEngine hosts it. */
+export interface EngineThread {
+  ready: EngineInfo;
+  events: never;
+  requests: { infer: { in: SlotFrame; out: BackendResult } };
+  notes: never;
+}

@@ -120,7 +120,7 @@ export const manifestSchema = z
   .strict();
 
 export type Manifest = z.infer<typeof manifestSchema>;
-export type InputSpec = Manifest["input"];
+export type ModelInput = Manifest["input"];
 export type HeadSpec = Manifest["head"];
 export type ClassifyHeadSpec = z.infer<typeof classifyHead>;
 export type DetectHeadSpec = z.infer<typeof detectHead>;

@@ -4,7 +4,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
-import { manifestSchema, type InputSpec, type Manifest } from "./manifest.js";
+import { manifestSchema, type ModelInput, type Manifest } from "./manifest.js";
 
 export type EngineKind = "onnx" | "tfjs";
 
@@ -21,7 +21,7 @@ export interface ModelPackage {
   engine: EngineKind;
   precision: string;
   /** The manifest's input with the variant's overrides applied. */
-  input: InputSpec;
+  input: ModelInput;
   /** Path of the variant's model file, relative to the package. */
   model: string;
   /** Verified contents by path relative to the package. */
@@ -54,7 +54,7 @@ export function loadModelPackage(dir: string, sel: PackageSelection = {}): Model
   const manifest = readManifest(root);
   const { name: variant, spec } = pickVariant(manifest, sel);
   const engine = spec.engine ?? manifest.engine;
-  const input: InputSpec = { ...manifest.input, ...spec.input };
+  const input: ModelInput = { ...manifest.input, ...spec.input };
   checkLabels(manifest);
   checkInput(input, `variants.${variant}`);
   const listed = new Set(manifest.files.map((f) => f.path));
@@ -152,12 +152,12 @@ function checkLabels(m: Manifest): void {
 }
 
 /** Channels the model's colour order implies. */
-export function channelsOf(input: InputSpec): number {
+export function channelsOf(input: ModelInput): number {
   return input.color === "GRAY" ? 1 : 3;
 }
 
 /** [height, width] of the model input, from the manifest's shape and layout. */
-export function inputSize(input: InputSpec): [number, number] {
+export function inputSize(input: ModelInput): [number, number] {
   const [h, w] = input.layout === "NCHW" ? [input.shape[2], input.shape[3]] : [input.shape[1], input.shape[2]];
   return [h as number, w as number];
 }
@@ -168,7 +168,7 @@ export function inputSize(input: InputSpec): [number, number] {
  */
 export const MAX_INPUT_ELEMENTS = 4096 * 4096 * 4;
 
-function checkInput(input: InputSpec, where: string): void {
+function checkInput(input: ModelInput, where: string): void {
   const bad = (why: string) => new EdgeError("E_MODEL_SHAPE", `${where}: input: ${why}`);
   const c = channelsOf(input);
   const [cDim, hDim, wDim] = input.layout === "NCHW" ? [1, 2, 3] : [3, 1, 2];

@@ -92,6 +92,7 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
   }
   await checkGolden(pkg, judge);
 
+  let closed = false;
   return {
     info: {
       name: m.name,
@@ -121,7 +122,12 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
       }
       return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
     },
-    close: () => runtime.close(),
+    close: () => {
+      // A runtime released twice throws (onnxruntime, TF.js): closing is once.
+      if (closed) return;
+      closed = true;
+      return runtime.close();
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { checkPacked } from "../capture/packed-frame.js";
 import { nowMs } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { Backend, BackendFrame, BackendResult, CreateBackend } from "./backend.js";
@@ -23,6 +24,8 @@ export const createBackend: CreateBackend = async (raw) => {
   const backend: Backend = {
     info: { name: "simulated", version: `simulated-${o.seed}`, labels: o.labels, backend: "simulated" },
     infer(frame: BackendFrame): BackendResult {
+      // As a real backend, which reads the pixels: a frame that does not hold its size is refused.
+      checkPacked(frame);
       const t0 = nowMs();
       const rnd = seededRandom(o.seed * 1_000_003 + frame.seq);
       let truth = frame.truth?.defect ?? o.okLabel;

@@ -1,5 +1,5 @@
 import type { Logger } from "../util/log.js";
-import type { Alarm } from "../records/store.js";
+import type { Alarm } from "../util/alarm.js";
 import type { Publisher } from "./publisher.js";
 import { topic, type StationId } from "./topics.js";
 

@@ -1,5 +1,9 @@
 import type { SettledPart } from "../pipeline/part.js";
-import type { Alarm, OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import { inspectionRow } from "./inspection-row.js";
+import { MemoryReview } from "./memory-review.js";
+import type { Review } from "./review.js";
+import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
 
 /**
  * The store's in-memory twin: the same batching and outbox semantics as the
@@ -15,12 +19,16 @@ export class MemoryStore implements Store {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<() => void> = [];
+  private readonly reviewRows = new MemoryReview();
+  private closed = false;
 
   constructor(private readonly batchMs: number) {}
 
   async open(): Promise<void> {}
 
   record(part: SettledPart, outbox: OutboxMessage[]): void {
+    // As the durable store: once closed, nothing more is taken.
+    if (this.closed) return;
     this.queue.push({ part, outbox });
     this.timer ??= setTimeout(() => this.writeBatch(), this.batchMs);
   }
@@ -54,6 +62,11 @@ export class MemoryStore implements Store {
 
   recordAlarm(alarm: Alarm): void {
     this.alarms.push(alarm);
+    this.reviewRows.addAlarm(alarm);
+  }
+
+  review(): Review {
+    return this.reviewRows;
   }
 
   stats(): StoreStats {
@@ -69,6 +82,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.writeBatch();
+    this.closed = true;
   }
 
   private writeBatch(): void {
@@ -80,6 +94,7 @@ export class MemoryStore implements Store {
     let announced = false;
     for (const { part, outbox } of batch) {
       this.inspections.push(part);
+      this.reviewRows.add(this.runId, inspectionRow(part, []));
       for (const message of outbox) {
         this.outbox.push({ seq: ++this.seq, message });
         announced = true;

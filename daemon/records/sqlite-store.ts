@@ -1,14 +1,21 @@
-import { Worker } from "node:worker_threads";
-import { EdgeError, stationCode } from "../util/errors.js";
+import { THREADS } from "../threads/crash-policy.js";
+import { ThreadHost } from "../threads/thread-host.js";
+import { EdgeError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { SettledPart } from "../pipeline/part.js";
 import { inspectionRow, type InspectionRow } from "./inspection-row.js";
-import type { Alarm, OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
-import type { FromWriter, ToWriter, WriterOptions, WriterStatus } from "./writer-protocol.js";
+import type { Review } from "./review.js";
+import { SqliteReview } from "./sqlite-review.js";
+import type { OutboxEntry, OutboxMessage, Store, StoreStats } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
+import type { WriterOptions, WriterStatus, WriterThread } from "./writer-protocol.js";
 
 export interface SqliteStoreOptions extends WriterOptions {
   batchMs: number;
 }
+
+/** Opening and migrating a database on a slow card: longer than this, the disk or card hangs. */
+const OPEN_TIMEOUT_MS = 30_000;
 
 /**
  * The durable store: SQLite in WAL mode, written by a worker thread that owns
@@ -19,11 +26,9 @@ export interface SqliteStoreOptions extends WriterOptions {
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   runId = "";
-  private worker: Worker | undefined;
+  private thread: ThreadHost<WriterThread> | undefined;
   private queue: InspectionRow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private nextId = 1;
-  private readonly waiting = new Map<number, (value: OutboxEntry[] | undefined) => void>();
   private status: WriterStatus = { committed: 0, pending: 0, outbox: 0, writeErrors: 0, dropped: 0, outboxDropped: 0 };
   private readonly outboxListeners: Array<() => void> = [];
   private readonly alarmListeners: Array<(a: Alarm) => void> = [];
@@ -34,32 +39,32 @@ export class SqliteStore implements Store {
     private readonly log: Logger,
   ) {}
 
-  open(): Promise<void> {
+  async open(): Promise<void> {
     const { batchMs: _batchMs, ...writer } = this.options;
-    const worker = new Worker(new URL("./sqlite-writer.js", import.meta.url), { workerData: writer });
-    this.worker = worker;
-    return new Promise((resolve, reject) => {
-      let opened = false;
-      worker.on("message", (m: FromWriter) => {
-        if (m.t === "opened") {
-          opened = true;
-          this.runId = m.runId;
-          this.status = m.status;
-          resolve();
-          if (m.status.outbox > 0) this.announce();
-        } else if (m.t === "open-failed") {
-          reject(new EdgeError(stationCode(m, "E_STORE_OPEN"), `cannot open ${this.options.path}: ${m.message}`));
-          void worker.terminate();
-        } else this.onMessage(m);
-      });
-      worker.on("error", (err) => {
-        if (!opened) reject(new EdgeError("E_STORE_OPEN", `store writer failed to start: ${err.message}`, { cause: err }));
-        else this.onWorkerLost(err);
-      });
-      worker.on("exit", (code) => {
-        if (opened && !this.closing) this.onWorkerLost(new Error(`exited with code ${code}`));
-      });
-    });
+    const thread = new ThreadHost<WriterThread>(
+      {
+        name: "writer",
+        declaration: THREADS.writer,
+        url: new URL("./sqlite-writer.js", import.meta.url),
+        workerData: writer,
+        startTimeoutMs: OPEN_TIMEOUT_MS,
+        // A write the database refused (disk full, locked): the request fails, nothing is half-kept.
+        replyCode: () => "E_STORE_WRITE",
+        onEvent: (m) => this.onEvent(m),
+        onDown: (err) => this.onWriterLost(err),
+      },
+      this.log,
+    );
+    try {
+      const opened = await thread.start();
+      this.thread = thread;
+      this.runId = opened.runId;
+      this.status = opened.status;
+      if (opened.status.outbox > 0) this.announce();
+    } catch (err) {
+      const e = err as EdgeError;
+      throw new EdgeError(e.code, `cannot open ${this.options.path}: ${e.message}`, { cause: err });
+    }
   }
 
   record(part: SettledPart, outbox: OutboxMessage[], snapshot?: Uint8Array): void {
@@ -69,25 +74,33 @@ export class SqliteStore implements Store {
 
   async flush(): Promise<void> {
     this.post();
-    await this.request((id) => ({ t: "flush", id }));
+    await this.ask("flush", null);
   }
 
   /** Runs the retention pass now instead of waiting for its interval. */
   async prune(): Promise<void> {
-    await this.request((id) => ({ t: "retention", id }));
+    await this.ask("retention", null);
   }
 
   async outboxPeek(limit: number, afterSeq: number): Promise<OutboxEntry[]> {
-    return (await this.request((id) => ({ t: "peek", id, limit, afterSeq }))) ?? [];
+    return (await this.ask("peek", { limit, afterSeq })) ?? [];
   }
 
   outboxDelete(seqs: number[]): void {
-    this.send({ t: "delete", seqs });
+    this.note({ type: "delete", seqs });
   }
 
   /** Keeps an alarm raised elsewhere in the alarms table (written with the next batch). */
   recordAlarm(alarm: Alarm): void {
-    this.send({ t: "alarm", alarm });
+    this.note({ type: "alarm", alarm });
+  }
+
+  /** The review's read-only connection; its operator writes go to the writer thread. */
+  review(): Review {
+    return new SqliteReview(this.options.path, this.options.snapshotDir, {
+      setVerdict: (id, verdict, operator) => this.operatorWrite("verdict", { id, verdict, operator }),
+      ackAlarm: (id, operator) => this.operatorWrite("ack", { id, operator }),
+    });
   }
 
   onOutbox(listener: () => void): void {
@@ -111,11 +124,12 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (!this.worker || this.closing) return;
+    const thread = this.thread;
+    if (!thread || this.closing) return;
     this.post();
     this.closing = true;
-    await this.request((id) => ({ t: "close", id }));
-    await this.worker.terminate();
+    await this.ask("close", null);
+    await thread.stop();
     const lost = this.status.pending;
     if (lost > 0) this.log.error({ lost }, `${lost} inspections could not be written before close`);
   }
@@ -126,25 +140,38 @@ export class SqliteStore implements Store {
     if (this.queue.length === 0) return;
     const rows = this.queue;
     this.queue = [];
-    this.send({ t: "write", rows });
+    // The writer is gone (its alarm is raised): these rows are given up, and counted.
+    if (!this.closing && !this.thread?.running()) this.status = { ...this.status, dropped: this.status.dropped + rows.length };
+    else this.note({ type: "write", rows });
   }
 
-  private send(m: ToWriter): void {
-    if (this.closing || !this.worker) return;
-    this.worker.postMessage(m);
+  private note(m: WriterThread["notes"]): void {
+    if (!this.closing) this.thread?.note(m);
   }
 
-  private request(make: (id: number) => ToWriter): Promise<OutboxEntry[] | undefined> {
-    if (!this.worker || (this.closing && make(0).t !== "close")) return Promise.resolve(undefined);
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.worker!.postMessage(make(id));
-    });
+  /**
+   * A request to the writer; undefined once the writer is gone (its alarm
+   * says so): a flush then resolves with the rows still counted as pending.
+   */
+  private async ask<K extends keyof WriterThread["requests"]>(name: K, body: WriterThread["requests"][K]["in"]): Promise<WriterThread["requests"][K]["out"] | undefined> {
+    const thread = this.thread;
+    if (!thread?.running() || (this.closing && name !== "close")) return undefined;
+    try {
+      return await thread.request(name, body);
+    } catch (err) {
+      if ((err as EdgeError).code === "E_STORE_WORKER") return undefined;
+      throw err;
+    }
   }
 
-  private onMessage(m: FromWriter): void {
-    switch (m.t) {
+  /** Refused (E_STORE_WRITE, E_STORE_WORKER) when the writer cannot commit it: an operator is never told it was kept when it was not. */
+  private operatorWrite<K extends "verdict" | "ack">(name: K, body: WriterThread["requests"][K]["in"]): Promise<WriterThread["requests"][K]["out"]> {
+    if (!this.thread || this.closing) return Promise.reject(new EdgeError("E_STORE_WORKER", "the records writer is not running"));
+    return this.thread.request(name, body);
+  }
+
+  private onEvent(m: WriterThread["events"]): void {
+    switch (m.type) {
       case "status":
         this.status = m.status;
         if (m.outboxAdded) this.announce();
@@ -153,30 +180,15 @@ export class SqliteStore implements Store {
         this.log[m.alarm.active ? "error" : "info"]({ code: m.alarm.code }, `alarm ${m.alarm.active ? "raised" : "cleared"}: ${m.alarm.message}`);
         for (const l of this.alarmListeners) l(m.alarm);
         break;
-      case "peeked":
-        this.settle(m.id, m.entries);
-        break;
-      case "done":
-        this.settle(m.id, undefined);
-        break;
     }
-  }
-
-  private settle(id: number, value: OutboxEntry[] | undefined): void {
-    const resolve = this.waiting.get(id);
-    this.waiting.delete(id);
-    resolve?.(value);
   }
 
   private announce(): void {
     for (const l of this.outboxListeners) l();
   }
 
-  private onWorkerLost(err: Error): void {
-    const alarm: Alarm = { code: "E_STORE_WORKER", message: `store writer thread died: ${err.message}; records are no longer written`, active: true, timeMs: Date.now() };
-    this.log.fatal({ err }, alarm.message);
-    for (const [id] of this.waiting) this.settle(id, undefined);
-    this.worker = undefined;
+  private onWriterLost(err: EdgeError): void {
+    const alarm: Alarm = { code: "E_STORE_WORKER", message: `${err.message}; records are no longer written`, active: true, timeMs: Date.now() };
     for (const l of this.alarmListeners) l(alarm);
   }
 }

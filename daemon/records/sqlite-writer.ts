@@ -1,4 +1,3 @@
-import { parentPort, workerData } from "node:worker_threads";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
@@ -7,9 +6,12 @@ import { migrate } from "./migrations.js";
 import { snapshotPath } from "./snapshot-path.js";
 import { pruneByAge, pruneBySize, pruneSnapshots } from "./retention.js";
 import type { InspectionRow } from "./inspection-row.js";
-import type { Alarm, OutboxEntry } from "./store.js";
-import type { FromWriter, ToWriter, WriterOptions, WriterStatus } from "./writer-protocol.js";
+import type { OutboxEntry } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
+import { ThreadSide } from "../threads/thread-side.js";
+import type { WriterOptions, WriterStatus, WriterThread } from "./writer-protocol.js";
 import { limitPageCache } from "./page-cache.js";
+import { operatorWrites } from "./operator-writes.js";
 
 /*
  * The writer thread: it alone holds the write connection, so the event loop
@@ -18,9 +20,8 @@ import { limitPageCache } from "./page-cache.js";
  * queued in memory (bounded) while the disk refuses them.
  */
 
-const o = workerData as WriterOptions;
-const port = parentPort!;
-const send = (m: FromWriter) => port.postMessage(m);
+const thread = new ThreadSide<WriterThread>();
+const o = thread.data as WriterOptions;
 
 /** Errors that may go away (space freed, lock released, card re-seated): retry, do not drop. */
 const TRANSIENT = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|PROTOCOL|READONLY|NOMEM)|^(ENOSPC|EIO|EDQUOT|EROFS)$/;
@@ -74,16 +75,17 @@ const MAX_PENDING_ALARMS = 1000;
 function raise(code: string, message: string): void {
   const alarm = { code, message, active: true, timeMs: Date.now() };
   if (pendingAlarms.length < MAX_PENDING_ALARMS) pendingAlarms.push(alarm);
-  send({ t: "alarm", alarm });
+  thread.emit({ type: "alarm", alarm });
 }
 
 function clear(code: string, message: string): void {
   const alarm = { code, message, active: false, timeMs: Date.now() };
   if (pendingAlarms.length < MAX_PENDING_ALARMS) pendingAlarms.push(alarm);
-  send({ t: "alarm", alarm });
+  thread.emit({ type: "alarm", alarm });
 }
 
 let stmts: ReturnType<typeof prepare> | undefined;
+let operator: ReturnType<typeof operatorWrites> | undefined;
 function prepare() {
   return {
     inspection: db.prepare(`INSERT INTO inspections (run_id, part_id, triggered_at, settled_at, time_ms, outcome, verdict, reason,
@@ -213,7 +215,7 @@ function report(outboxAdded: boolean): void {
   status.pending = pending.length;
   // A delete acknowledged twice (a resend after a reconnect) is counted until
   // its commit finds nothing to remove: the estimate never goes below empty.
-  send({ t: "status", status: { ...status, outbox: Math.max(0, status.outbox - pendingDeletes.size) }, outboxAdded });
+  thread.emit({ type: "status", status: { ...status, outbox: Math.max(0, status.outbox - pendingDeletes.size) }, outboxAdded });
 }
 
 function schedule(delayMs: number): void {
@@ -268,50 +270,55 @@ function retention(): void {
   }
 }
 
-port.on("message", (m: ToWriter) => {
-  switch (m.t) {
-    case "write":
-      enqueue(m.rows);
-      break;
-    case "delete":
-      for (const s of m.seqs) pendingDeletes.add(s);
-      if (!failing) schedule(0);
-      break;
-    case "alarm":
-      pendingAlarms.push(m.alarm);
-      if (!failing) schedule(0);
-      break;
-    case "peek": {
-      let entries: OutboxEntry[] = [];
-      try {
-        entries = peek(m.limit, m.afterSeq);
-      } catch (err) {
-        status.writeErrors++;
-      }
-      send({ t: "peeked", id: m.id, entries });
-      break;
-    }
-    case "flush":
-      commit();
-      send({ t: "done", id: m.id });
-      break;
-    case "retention":
-      retention();
-      send({ t: "done", id: m.id });
-      break;
-    case "close":
-      if (retentionTimer) clearInterval(retentionTimer);
-      commit();
-      try {
-        db.pragma("wal_checkpoint(TRUNCATE)");
-        db.close();
-      } catch {
-        // Closing on a full disk: SQLite recovers the WAL at the next open.
-      }
-      send({ t: "done", id: m.id });
-      port.close();
-      break;
+function close(): null {
+  if (retentionTimer) clearInterval(retentionTimer);
+  commit();
+  try {
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.close();
+  } catch {
+    // Closing on a full disk: SQLite recovers the WAL at the next open.
   }
+  return null;
+}
+
+thread.serve({
+  note: (m) => {
+    switch (m.type) {
+      case "write":
+        enqueue(m.rows);
+        break;
+      case "delete":
+        for (const s of m.seqs) pendingDeletes.add(s);
+        if (!failing) schedule(0);
+        break;
+      case "alarm":
+        pendingAlarms.push(m.alarm);
+        if (!failing) schedule(0);
+        break;
+    }
+  },
+  requests: {
+    peek: ({ limit, afterSeq }) => {
+      try {
+        return peek(limit, afterSeq);
+      } catch {
+        status.writeErrors++;
+        return [];
+      }
+    },
+    flush: () => {
+      commit();
+      return null;
+    },
+    retention: () => {
+      retention();
+      return null;
+    },
+    close,
+    verdict: ({ id, verdict, operator: by }) => (operator ??= operatorWrites(db)).setVerdict(id, verdict, by),
+    ack: ({ id, operator: by }) => (operator ??= operatorWrites(db)).ackAlarm(id, by),
+  },
 });
 
 try {
@@ -319,7 +326,7 @@ try {
   retention();
   retentionTimer = setInterval(retention, o.retention.checkMs);
   status.pending = 0;
-  send({ t: "opened", runId, status: { ...status } });
+  thread.ready({ runId, status: { ...status } });
 } catch (err) {
-  send({ t: "open-failed", code: errorCode(err), message: errorMessage(err) });
+  thread.startFailed(err);
 }

@@ -1,4 +1,6 @@
 import type { SettledPart } from "../pipeline/part.js";
+import type { Alarm } from "../util/alarm.js";
+import type { Review } from "./review.js";
 
 /** A message waiting in the outbox for the broker's acknowledgement. */
 export interface OutboxMessage {
@@ -16,14 +18,6 @@ export interface OutboxEntry {
   message: OutboxMessage;
 }
 
-/** A condition an operator must see (disk full, backlog dropped...); cleared with active=false. */
-export interface Alarm {
-  code: string;
-  message: string;
-  active: boolean;
-  /** Wall-clock epoch milliseconds. */
-  timeMs: number;
-}
 
 export interface StoreStats {
   /** Inspections durably written since open. */
@@ -65,5 +59,7 @@ export interface Store {
   /** Keeps an alarm raised elsewhere (actuation, broker...) on record. */
   recordAlarm(alarm: Alarm): void;
   stats(): StoreStats;
+  /** What the operator review reads and writes (operator writes go where the store writes). */
+  review(): Review;
   close(): Promise<void>;
 }

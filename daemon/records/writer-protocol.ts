@@ -1,5 +1,7 @@
 import type { InspectionRow } from "./inspection-row.js";
-import type { Alarm, OutboxEntry } from "./store.js";
+import type { OutboxEntry } from "./store.js";
+import type { Alarm } from "../util/alarm.js";
+import type { AckResult, OperatorVerdict } from "./review.js";
 
 /** What the writer thread is told at start. */
 export interface WriterOptions {
@@ -20,14 +22,20 @@ export interface WriterOptions {
   };
 }
 
-export type ToWriter =
-  | { t: "write"; rows: InspectionRow[] }
-  | { t: "delete"; seqs: number[] }
-  | { t: "alarm"; alarm: Alarm }
-  | { t: "peek"; id: number; limit: number; afterSeq: number }
-  | { t: "flush"; id: number }
-  | { t: "retention"; id: number }
-  | { t: "close"; id: number };
+/** The writer thread (sqlite-writer.ts) as SqliteStore hosts it. */
+export interface WriterThread {
+  ready: { runId: string; status: WriterStatus };
+  events: { type: "status"; status: WriterStatus; outboxAdded: boolean } | { type: "alarm"; alarm: Alarm };
+  requests: {
+    peek: { in: { limit: number; afterSeq: number }; out: OutboxEntry[] };
+    flush: { in: null; out: null };
+    retention: { in: null; out: null };
+    close: { in: null; out: null };
+    verdict: { in: { id: number; verdict: OperatorVerdict; operator: string }; out: boolean };
+    ack: { in: { id: number; operator: string }; out: AckResult };
+  };
+  notes: { type: "write"; rows: InspectionRow[] } | { type: "delete"; seqs: number[] } | { type: "alarm"; alarm: Alarm };
+}
 
 export interface WriterStatus {
   committed: number;
@@ -37,11 +45,3 @@ export interface WriterStatus {
   dropped: number;
   outboxDropped: number;
 }
-
-export type FromWriter =
-  | { t: "opened"; runId: string; status: WriterStatus }
-  | { t: "open-failed"; code: string; message: string }
-  | { t: "status"; status: WriterStatus; outboxAdded: boolean }
-  | { t: "alarm"; alarm: Alarm }
-  | { t: "peeked"; id: number; entries: OutboxEntry[] }
-  | { t: "done"; id: number };

@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   E_STORE_DROPPED: "records are being dropped: the database refuses writes and the queue is full",
   E_STORE_RETENTION: "retention (deleting old records and snapshots) failed",
   E_STORE_WORKER: "the records writer thread died: records are no longer written",
+  E_STORE_OPEN_TIMEOUT: "the records writer thread did not open the database in time (a hung disk or card)",
   E_SNAPSHOT_WRITE: "a snapshot could not be written",
   E_OUTBOX_OVERFLOW: "the outbox backlog is over its bound: the oldest messages were dropped",
   E_OVERRIDES_FILE: "runtime threshold overrides cannot be read or written (a damaged file is set aside)",

@@ -1,6 +1,7 @@
 import { cv, type Mat } from "./opencv.js";
+import { checkPacked, type PackedFrame } from "../capture/packed-frame.js";
 import { EdgeError } from "../util/errors.js";
-import type { InputSpec } from "../inference/manifest.js";
+import type { ModelInput } from "../inference/manifest.js";
 import { channelsOf, inputSize } from "../inference/model-package.js";
 
 /** A rectangle in frame pixels. */
@@ -26,12 +27,8 @@ export interface InputTransform {
 
 export type InputTensor = Float32Array | Uint8Array;
 
-type PackedFrame = { width: number; height: number; data: Uint8Array };
-
 function pixelsOf(frame: PackedFrame): Buffer {
-  if (frame.data.length !== frame.width * frame.height * 3) {
-    throw new EdgeError("E_FRAME", `frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${frame.width * frame.height * 3}`);
-  }
+  checkPacked(frame);
   return Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
 }
 
@@ -52,12 +49,12 @@ export function frameView(frame: PackedFrame): Mat {
 }
 
 /** Elements one image occupies in the model's input tensor. */
-export function imageElements(input: InputSpec): number {
+export function imageElements(input: ModelInput): number {
   const [h, w] = inputSize(input);
   return h * w * channelsOf(input);
 }
 
-export function allocInput(input: InputSpec, images: number): InputTensor {
+export function allocInput(input: ModelInput, images: number): InputTensor {
   const n = imageElements(input) * images;
   return input.dtype === "uint8" ? new Uint8Array(n) : new Float32Array(n);
 }
@@ -81,7 +78,7 @@ function interpolation(region: Rect, w: number, h: number): number {
  * ((x * scale - mean) / std, one OpenCV convertTo per channel) and laid out
  * NCHW or NHWC. Returns the transform back to frame pixels.
  */
-export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: InputTensor, slot: number): InputTransform {
+export function preprocessInto(src: Mat, region: Rect, input: ModelInput, out: InputTensor, slot: number): InputTransform {
   if (region.x < 0 || region.y < 0 || region.w < 1 || region.h < 1 || region.x + region.w > src.cols || region.y + region.h > src.rows) {
     throw new EdgeError("E_PREPROCESS", `region [${region.x}, ${region.y}, ${region.w}, ${region.h}] is outside the ${src.cols}x${src.rows} frame`);
   }
@@ -95,7 +92,7 @@ export function preprocessInto(src: Mat, region: Rect, input: InputSpec, out: In
   }
 }
 
-function fill(src: Mat, region: Rect, input: InputSpec, out: InputTensor, slot: number, keep: <T extends Mat>(m: T) => T): InputTransform {
+function fill(src: Mat, region: Rect, input: ModelInput, out: InputTensor, slot: number, keep: <T extends Mat>(m: T) => T): InputTransform {
   const [H, W] = inputSize(input);
   const crop = region.x === 0 && region.y === 0 && region.w === src.cols && region.h === src.rows ? src : keep(src.getRegion(new cv.Rect(region.x, region.y, region.w, region.h)));
   let sized: Mat;

@@ -4,7 +4,7 @@ import type { Mat } from "../../daemon/vision/opencv.js";
 import { readImageFile } from "../../daemon/vision/read-image.js";
 import { errorCode, errorMessage } from "../../daemon/util/errors.js";
 import { allocInput, preprocessInto } from "../../daemon/vision/preprocess.js";
-import type { InputSpec } from "../../daemon/inference/manifest.js";
+import type { ModelInput } from "../../daemon/inference/manifest.js";
 import { renderPart, DEFECT_CLASSES } from "../../daemon/capture/synthetic-line.js";
 
 /** One labelled image, already resized to the model's input. */
@@ -36,7 +36,7 @@ export function toModelInput(image: Mat, size: InputSize): Buffer {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function modelInputSpec(size: InputSize): InputSpec {
+function modelInputSpec(size: InputSize): ModelInput {
   return {
     shape: [1, size.height, size.width, 3],
     layout: "NHWC",

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LineActuation } from "../../daemon/actuation/line-actuation.js";
 import { SimulatedGpio } from "../../daemon/actuation/simulated-gpio.js";
-import type { Alarm } from "../../daemon/actuation/alarms.js";
+import type { Alarm } from "../../daemon/util/alarm.js";
 import type { Judgement, SettledPart } from "../../daemon/pipeline/part.js";
 import { ConfigError } from "../../daemon/config/load.js";
 import { nowMs, sleep } from "../../daemon/util/clock.js";
@@ -74,7 +74,7 @@ test("a safe request mid-pulse takes the output safe at once; the part is an esc
   await act.stop();
   assert.equal(settled[0]!.outcome, "accepted");
   assert.match(settled[0]!.reason, /^escaped:/);
-  assert.ok(alarms.some((a) => a.code === "escaped" && /cut short by a safe request/.test(a.detail)), JSON.stringify(alarms));
+  assert.ok(alarms.some((a) => a.code === "escaped" && /cut short by a safe request/.test(a.message)), JSON.stringify(alarms));
   // And nothing fires after it: a test pulse is refused with its code.
   await assert.rejects(act.testPulse(), /E_TEST_PULSE|refused/);
 });

@@ -136,7 +136,7 @@ test("late verdicts: fail-safe reject while the window is open; with fail-safe a
 test("a part the ejector cannot reach in its window (still retracting) escapes with an alarm", async () => {
   const { act } = await actuation(`line: { travel_ms: 100, decision_margin_ms: 20 }\nactuation: { pulse_ms: 20, min_gap_ms: 200, window_ms: 5 }\n`);
   const alarms: string[] = [];
-  act.alarms.on((a) => alarms.push(a.detail));
+  act.alarms.on((a) => alarms.push(a.message));
   const a = act.tracker.create({ tMs: nowMs() });
   await sleep(40);
   const b = act.tracker.create({ tMs: nowMs() });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LineActuation } from "../../daemon/actuation/line-actuation.js";
 import { SimulatedGpio } from "../../daemon/actuation/simulated-gpio.js";
-import type { Alarm } from "../../daemon/actuation/alarms.js";
+import type { Alarm } from "../../daemon/util/alarm.js";
 import { nowMs, sleep } from "../../daemon/util/clock.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";

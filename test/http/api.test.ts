@@ -82,7 +82,12 @@ test("with auth on: no or wrong credentials get 401, viewers look, operators act
     assert.equal((await fetch(`${s.url}/api/defects`, { headers: basic("op", "wrong") })).status, 401);
     assert.equal((await fetch(`${s.url}/api/defects`, { headers: basic("nobody", "op-secret") })).status, 401);
     assert.equal((await fetch(`${s.url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status, 401);
-    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    const health = await fetch(`${s.url}/healthz`);
+    assert.equal(health.status, 200);
+    const threads = ((await health.json()) as { threads: Array<{ name: string; state: string; policy: string }> }).threads;
+    for (const [name, policy] of [["capture", "stay-down"], ["engine", "restart"], ["writer", "stop-and-alarm"]]) {
+      assert.ok(threads.some((t) => t.name === name && t.state === "running" && t.policy === policy), `${name} thread in health: ${JSON.stringify(threads)}`);
+    }
 
     let id: number | undefined;
     for (let i = 0; i < 100 && id === undefined; i++) {

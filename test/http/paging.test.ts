@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { migrate } from "../../daemon/records/migrations.js";
-import { ReviewDb, type Cursor, type DefectFilter } from "../../daemon/http/review-db.js";
+import type { Cursor, DefectFilter, Review } from "../../daemon/records/review.js";
+import { SqliteStore } from "../../daemon/records/sqlite-store.js";
+import { quietLog } from "../fakes/quiet-log.js";
+import { storeOptions } from "../records/parts.js";
 
 const ROWS = 160_000;
 const CLASSES = ["scratch", "crack", "stain", "missing_hole", "failsafe:late"];
@@ -37,7 +40,7 @@ function seed(path: string): { rejected: number; byClass: Record<string, number>
   return { rejected, byClass, t0 };
 }
 
-function pageAll(review: ReviewDb, filter: DefectFilter, limit: number): number[] {
+function pageAll(review: Review, filter: DefectFilter, limit: number): number[] {
   const ids: number[] = [];
   let before: Cursor | undefined;
   for (;;) {
@@ -54,7 +57,10 @@ test("keyset paging walks 100,000+ rejected rows newest first, each exactly once
   try {
     const { rejected, byClass, t0 } = seed(path);
     assert.ok(rejected > 100_000);
-    const review = new ReviewDb({ path, snapshotDir: join(dir, "snapshots") });
+    // Operator verdicts are written by the store's writer thread; reads use the review's own read-only connection.
+    const store = new SqliteStore(storeOptions(dir, { retention: { maxAgeDays: 100_000, maxDbBytes: 2 ** 40, maxSnapshotBytes: 1 << 30, checkMs: 3_600_000 } }), quietLog());
+    await store.open();
+    const review = store.review();
     try {
       const ids = pageAll(review, {}, 200);
       assert.equal(ids.length, rejected);
@@ -93,6 +99,7 @@ test("keyset paging walks 100,000+ rejected rows newest first, each exactly once
       assert.doesNotMatch(byCls, /TEMP B-TREE/);
     } finally {
       review.close();
+      await store.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

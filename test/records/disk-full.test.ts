@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
-import type { Alarm, StoreStats } from "../../daemon/records/store.js";
+import type { StoreStats } from "../../daemon/records/store.js";
+import type { Alarm } from "../../daemon/util/alarm.js";
 import { tempDir } from "./parts.js";
 
 test("the database on a 2 MB tmpfs filled up: no crash, an alarm, bounded memory, recovery once space is freed", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { SqliteStore } from "../../daemon/records/sqlite-store.js";
 import { defectMessage } from "../../daemon/publish/messages.js";
 import { sleep } from "../../daemon/util/clock.js";
-import type { Alarm } from "../../daemon/records/store.js";
+import type { Alarm } from "../../daemon/util/alarm.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { settledPart, storeOptions } from "./parts.js";
 

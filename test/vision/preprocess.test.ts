@@ -2,17 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cv, type Mat } from "../../daemon/vision/opencv.js";
 import { allocInput, preprocessInto } from "../../daemon/vision/preprocess.js";
-import type { InputSpec } from "../../daemon/inference/manifest.js";
+import type { ModelInput } from "../../daemon/inference/manifest.js";
 
 const BACKGROUND = 200;
 const LINE = 40;
 
-function spec(w: number, h: number, resize: InputSpec["resize"] = "stretch"): InputSpec {
+function spec(w: number, h: number, resize: ModelInput["resize"] = "stretch"): ModelInput {
   return { shape: [1, h, w, 1], layout: "NHWC", dtype: "uint8", color: "GRAY", resize, pad_value: 0, normalize: { scale: 1, mean: [0], std: [1] } };
 }
 
 /** Model-input pixels of a BGR frame, as rows. */
-function run(frame: Mat, input: InputSpec): number[][] {
+function run(frame: Mat, input: ModelInput): number[][] {
   const out = allocInput(input, 1);
   preprocessInto(frame, { x: 0, y: 0, w: frame.cols, h: frame.rows }, input, out, 0);
   const [, h, w] = input.shape as number[];

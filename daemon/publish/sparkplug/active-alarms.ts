@@ -1,7 +1,7 @@
-import type { Alarm } from "../../records/store.js";
+import { CLEARING_CODES } from "../../actuation/alarms.js";
+import type { Alarm } from "../../util/alarm.js";
 
-/** Actuation alarms that clear another one rather than raise their own. */
-const CLEARS: Record<string, string> = { "bin-cleared": "bin-full", "line-released": "line-stopped" };
+const CLEARS: Record<string, string | undefined> = CLEARING_CODES;
 
 /**
  * The alarms raised and not cleared since the station started, by code: a

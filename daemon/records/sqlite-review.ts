@@ -1,95 +1,42 @@
 import Database from "better-sqlite3";
-import { setTimeout as sleep } from "node:timers/promises";
-import { EdgeError, errorCode } from "../util/errors.js";
-import { limitPageCache } from "../records/page-cache.js";
+import { EdgeError } from "../util/errors.js";
+import { limitPageCache } from "./page-cache.js";
+import type { AckResult, AlarmRow, Cursor, DefectDetail, DefectFilter, DefectSummary, OperatorVerdict, Review } from "./review.js";
 
-/** Where the SQLite store keeps its rows and snapshot files. */
-export interface RecordsLocation {
-  path: string;
-  snapshotDir: string;
-}
-
-export const OPERATOR_VERDICTS = ["confirmed", "false_reject"] as const;
-export type OperatorVerdict = (typeof OPERATOR_VERDICTS)[number];
-
-export interface DefectFilter {
-  fromMs?: number;
-  toMs?: number;
-  class?: string;
-  verdict?: OperatorVerdict | "unreviewed";
-}
-
-/** Keyset position: the last row of the previous page, newest first. */
-export interface Cursor {
-  timeMs: number;
-  id: number;
-}
-
-export interface DefectSummary {
-  id: number;
-  run_id: string;
-  part_id: number;
-  time_ms: number;
-  class: string;
-  score: number | null;
-  model_version: string;
-  failsafe: string | null;
-  has_snapshot: boolean;
-  operator_verdict: OperatorVerdict | null;
-}
-
-export interface DefectDetail extends DefectSummary {
-  outcome: string;
-  verdict: string;
-  detail: string | null;
-  triggered_at: string;
-  settled_at: string;
-  timings_ms: { capture: number | null; preprocess: number | null; infer: number | null; decide: number | null; total: number | null; pulse_late: number | null };
-  findings: Array<{ class: string; score: number; box: [number, number, number, number] | null }>;
-  operator: string | null;
-  verdict_time_ms: number | null;
-}
-
-export interface AlarmRow {
-  id: number;
-  code: string;
-  message: string;
-  active: boolean;
-  time_ms: number;
-  acked_by: string | null;
-  acked_ms: number | null;
+/** Operator writes, which the writer thread makes (SqliteStore). */
+export interface OperatorWrites {
+  setVerdict(id: number, verdict: OperatorVerdict, operator: string): Promise<boolean>;
+  ackAlarm(id: number, operator: string): Promise<AckResult>;
 }
 
 /** The schema version that holds operator_verdicts and alarm_acks (records/migrations.ts). */
 const REVIEW_SCHEMA = 2;
-const BUSY_RETRIES = 50;
-const BUSY_RETRY_MS = 20;
 
 const SUMMARY_COLUMNS = `i.id, i.run_id, i.part_id, i.time_ms, i.reason AS class, i.model_version, i.failsafe,
   i.snapshot_path IS NOT NULL AS has_snapshot, v.verdict AS operator_verdict,
   (SELECT MAX(score) FROM defects d WHERE d.inspection_id = i.id) AS score`;
 
 /**
- * The review server's own connection to the store's database. Reads run on
- * indexes and are bounded by a page size. The few writes (operator verdicts,
- * alarm acknowledgements) never wait on the event loop: no busy wait (the
- * writer thread may hold the lock: retried asynchronously) and no fsync of
- * their own (synchronous=NORMAL: the writer's next FULL commit syncs the WAL
- * they are in).
+ * The review's read-only connection to the records database: reads run on
+ * indexes and are bounded by a page size. Operator verdicts and alarm
+ * acknowledgements are written by the writer thread, the database's only
+ * writer (operator-writes.ts), and answered once committed.
  */
-export class ReviewDb {
+export class SqliteReview implements Review {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(readonly location: RecordsLocation) {
-    this.db = new Database(location.path, { fileMustExist: true, timeout: 0 });
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("foreign_keys = ON");
+  constructor(
+    path: string,
+    readonly snapshotDir: string,
+    private readonly writes: OperatorWrites,
+  ) {
+    this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: 0 });
     limitPageCache(this.db);
     const version = this.db.pragma("user_version", { simple: true }) as number;
     if (version < REVIEW_SCHEMA) {
       this.db.close();
-      throw new EdgeError("E_STORE_SCHEMA", `${location.path} has schema version ${version}; operator review needs ${REVIEW_SCHEMA}`);
+      throw new EdgeError("E_STORE_SCHEMA", `${path} has schema version ${version}; operator review needs ${REVIEW_SCHEMA}`);
     }
   }
 
@@ -123,18 +70,6 @@ export class ReviewDb {
     const items = rows.slice(0, limit).map((r) => ({ ...r, has_snapshot: r.has_snapshot === 1 }));
     const last = items[items.length - 1];
     return { items, next: rows.length > limit && last ? { timeMs: last.time_ms, id: last.id } : null };
-  }
-
-  /** Every row of the filter, a page at a time, yielding to the event loop between pages. */
-  async *allDefects(filter: DefectFilter, pageSize = 500): AsyncGenerator<DefectSummary[]> {
-    let before: Cursor | undefined;
-    for (;;) {
-      const page = this.defects(filter, pageSize, before);
-      if (page.items.length > 0) yield page.items;
-      if (!page.next) return;
-      before = page.next;
-      await new Promise((r) => setImmediate(r));
-    }
   }
 
   defect(id: number): DefectDetail | undefined {
@@ -202,17 +137,8 @@ export class ReviewDb {
     );
   }
 
-  /** false when there is no rejected part with this id. */
-  async setVerdict(id: number, verdict: OperatorVerdict, operator: string): Promise<boolean> {
-    const exists = this.statement("SELECT 1 FROM inspections WHERE id = ? AND outcome = 'rejected'").get(id);
-    if (!exists) return false;
-    await this.write(() =>
-      this.statement(
-        `INSERT INTO operator_verdicts (inspection_id, verdict, operator, time_ms) VALUES (?, ?, ?, ?)
-         ON CONFLICT (inspection_id) DO UPDATE SET verdict = excluded.verdict, operator = excluded.operator, time_ms = excluded.time_ms`,
-      ).run(id, verdict, operator, Date.now()),
-    );
-    return true;
+  setVerdict(id: number, verdict: OperatorVerdict, operator: string): Promise<boolean> {
+    return this.writes.setVerdict(id, verdict, operator);
   }
 
   alarms(limit: number, beforeId?: number): { items: AlarmRow[]; next: number | null } {
@@ -224,15 +150,8 @@ export class ReviewDb {
     return { items, next: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
-  /** "missing" when there is no such alarm, "cleared" for a clearing event (nothing to acknowledge). */
-  async ackAlarm(id: number, operator: string): Promise<"ok" | "missing" | "cleared"> {
-    const a = this.statement("SELECT active FROM alarms WHERE id = ?").get(id) as { active: number } | undefined;
-    if (!a) return "missing";
-    if (a.active !== 1) return "cleared";
-    await this.write(() =>
-      this.statement("INSERT INTO alarm_acks (alarm_id, operator, time_ms) VALUES (?, ?, ?) ON CONFLICT (alarm_id) DO NOTHING").run(id, operator, Date.now()),
-    );
-    return "ok";
+  ackAlarm(id: number, operator: string): Promise<AckResult> {
+    return this.writes.ackAlarm(id, operator);
   }
 
   close(): void {
@@ -246,17 +165,5 @@ export class ReviewDb {
       this.statements.set(sql, s);
     }
     return s;
-  }
-
-  private async write(run: () => unknown): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        run();
-        return;
-      } catch (err) {
-        if (!/^SQLITE_(BUSY|LOCKED)/.test(errorCode(err)) || attempt >= BUSY_RETRIES) throw err;
-        await sleep(BUSY_RETRY_MS);
-      }
-    }
   }
 }
