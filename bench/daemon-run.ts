@@ -19,7 +19,10 @@ export interface Progress {
 }
 
 export interface DaemonRun {
+  /** The first line's (the only one's, on most stations). */
   summary: Summary;
+  /** Every line's, by name. */
+  lines: Record<string, Summary>;
   progress: Progress[];
   exitCode: number;
 }
@@ -58,7 +61,10 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
     const exitCode = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
     clearTimeout(killer);
     if (!existsSync(summaryFile)) throw new EdgeError("E_BENCH_DAEMON", `daemon exited ${exitCode} without a summary: ${stderr.trim().split("\n").slice(-5).join(" | ")}`);
-    return { summary: JSON.parse(readFileSync(summaryFile, "utf8")) as Summary, progress, exitCode };
+    // One line: its summary; several: each under its name.
+    const read = JSON.parse(readFileSync(summaryFile, "utf8")) as Summary | { lines: Record<string, Summary> };
+    const lines = "lines" in read ? read.lines : { [(config.station as { line?: string } | undefined)?.line ?? "line1"]: read };
+    return { summary: Object.values(lines)[0]!, lines, progress, exitCode };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

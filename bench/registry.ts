@@ -6,6 +6,7 @@ import { pipelineBenchmark } from "./pipeline.js";
 import { captureBenchmark } from "./capture.js";
 import { stressBenchmark } from "./stress.js";
 import { wakeBenchmark } from "./wake.js";
+import { linesBenchmark } from "./lines.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark, linesBenchmark];
