@@ -42,8 +42,13 @@ export async function collect(camera: WorkerCamera, until: (frames: Frame[]) => 
 }
 
 /** `held`: frames the test's sink may keep retained at once, beyond the camera's queue. */
+/**
+ * A camera in its capture thread. Its open bound is a busy machine's, not a
+ * line's: at load 20 a thread took over the default 10 s to load OpenCV and
+ * open a synthetic source, and these tests are not about that bound.
+ */
 export function newCamera(camera: Record<string, unknown>, held = 0): WorkerCamera {
-  return new WorkerCamera(cameraConfig(camera), quietLog(), held);
+  return new WorkerCamera(cameraConfig({ open_timeout_ms: 120_000, ...camera }), quietLog(), held);
 }
 
 /** Polls until `cond` holds; fails the test after `timeoutMs`. */
