@@ -1,18 +1,15 @@
 #!/usr/bin/env node
-import { cmdErrors } from "./cli/errors.js";
 import { readFileSync, writeFileSync } from "node:fs";
-import { App } from "./app.js";
-import { watchHint } from "./publish/broker/embedded-broker.js";
+import type { App } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
 import { formatSummary } from "./pipeline/run-stats.js";
 import { EXIT, USAGE } from "./cli/usage.js";
 import { DEFAULT_CONFIG, numberArg, parseCommand, usageError } from "./cli/args.js";
-import { cmdDefects } from "./cli/defects.js";
-import { cmdStats } from "./cli/stats.js";
-import { cmdInfer } from "./cli/infer.js";
-import { cmdSynth } from "./cli/synth.js";
+
+// Each command loads what it needs when it runs: check-config, errors or defects need
+// neither the broker, the review server nor the model runtime (3-4 s of imports on a busy board).
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -29,6 +26,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const configFile = values.config ?? DEFAULT_CONFIG;
   const config = loadConfig(configFile);
   const log = createLogger(config.log.level);
+  const { App } = await import("./app.js");
   const app = new App(config, log);
   app.configSource = () => loadConfig(configFile);
   return runApp(app, log, { maxParts, duration, summaryJson: values["summary-json"] });
@@ -65,7 +63,10 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
 
   try {
     await app.start();
-    if (app.demoBroker?.port !== undefined) process.stdout.write(`${watchHint(app.demoBroker.port)}\n`);
+    if (app.demoBroker?.port !== undefined) {
+      const { watchHint } = await import("./publish/broker/embedded-broker.js");
+      process.stdout.write(`${watchHint(app.demoBroker.port)}\n`);
+    }
   } catch (err) {
     app.emergencySafe();
     log.fatal({ code: errorCode(err) }, errorMessage(err));
@@ -119,15 +120,15 @@ async function main(argv: string[]): Promise<number> {
       case "check-config":
         return cmdCheckConfig(rest);
       case "defects":
-        return cmdDefects(rest);
+        return (await import("./cli/defects.js")).cmdDefects(rest);
       case "stats":
-        return cmdStats(rest);
+        return (await import("./cli/stats.js")).cmdStats(rest);
       case "infer":
-        return await cmdInfer(rest);
+        return await (await import("./cli/infer.js")).cmdInfer(rest);
       case "synth":
-        return cmdSynth(rest);
+        return (await import("./cli/synth.js")).cmdSynth(rest);
       case "errors":
-        return cmdErrors(rest);
+        return (await import("./cli/errors.js")).cmdErrors(rest);
       case "version":
       case "--version":
         process.stdout.write(`edge-inspect ${VERSION}\n`);
