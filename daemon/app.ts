@@ -208,7 +208,13 @@ export class App {
     this.log.info({ reason, inFlight: this.inFlight() }, "stopping: finishing parts in flight");
     this.watchdog?.stop();
     // Every step, also after a start that failed part-way: each stop is a no-op for what never started.
-    for (const step of [...this.steps].reverse()) await step.stop(deadline);
+    for (const step of [...this.steps].reverse()) {
+      const t0 = Date.now();
+      await step.stop(deadline);
+      // A stop that runs over its budget says where the time went.
+      const ms = Date.now() - t0;
+      if (ms >= SLOW_STOP_STEP_MS) this.log.info({ step: step.name, ms }, `stopping: ${step.name} took ${ms} ms`);
+    }
     this.notify.close();
     this.state = "stopped";
     // Summed up before the statistics close (their event-loop monitor ends there).
@@ -352,6 +358,9 @@ export class App {
     };
   }
 }
+
+/** A stop step this slow is logged with its time. */
+const SLOW_STOP_STEP_MS = 250;
 
 function stepName(step: string, line: Line, several: boolean): string {
   return several ? `${step} of line ${line.name}` : step;

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { Backoff } from "../util/backoff.js";
-import { nowMs, sleep } from "../util/clock.js";
+import { nowMs, sleep, sleepUnref } from "../util/clock.js";
 import type { ErrorCode } from "../util/error-codes.js";
 import { EdgeError, errorMessage, stationCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -124,7 +124,7 @@ export class ThreadHost<S extends ThreadSpec> {
     if (w) {
       const exited = new Promise((r) => w.once("exit", r));
       w.postMessage({ type: "stop" } satisfies HostMessage<S>);
-      await Promise.race([exited, sleep(this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)]);
+      await Promise.race([exited, sleepUnref(this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)]);
       await w.terminate();
     }
     this.state = "stopped";
