@@ -65,6 +65,9 @@ async function diskFull(): Promise<void> {
   const until = Date.now() + 120_000;
   while ((store.stats().pendingWrites > 0 || !alarms.some((a) => !a.active)) && Date.now() < until) await sleep(20);
   await record(100);
+  // flush() resolves once the rows were offered to the disk; a write that failed is retried until it lands.
+  const landed = Date.now() + 120_000;
+  while (store.stats().pendingWrites > 0 && Date.now() < landed) await sleep(20);
   const after = store.stats();
   await store.close();
   process.stdout.write(JSON.stringify({ recordedTotal: id, during, after, alarms }) + "\n");
