@@ -152,10 +152,15 @@ export class Commands {
       requestId = args.request_id;
       release = this.limits.acquire(name as CommandName);
       const result = await this.run(name as CommandName, args);
+      // Free before the reply goes out: a requester that sends the next one on reading it must not find it busy.
+      release?.();
+      release = undefined;
       this.counts.accepted++;
       this.log.info({ command: name, from: args.from }, `command ${name} done`);
       await reply({ ok: true, command: name, request_id: requestId, result });
     } catch (err) {
+      release?.();
+      release = undefined;
       const code = errorCode(err);
       this.countRefusal(code);
       if (code === "E_CMD_RATE" && !this.rateReplies.take()) {

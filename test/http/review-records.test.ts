@@ -10,7 +10,7 @@ import { startStation, waitForRejects, type RunningStation } from "./station.js"
 
 const JSON_SAME = { "content-type": "application/json", "sec-fetch-site": "same-origin" };
 type Page<T> = { items: T[]; next: string | number | null };
-type Summary = { id: number; class: string; operator_verdict: string | null; snapshot: string | null };
+type Summary = { id: number; time_ms: number; class: string; operator_verdict: string | null; snapshot: string | null };
 type AlarmItem = { id: number; code: string; active: boolean; acked_by: string | null };
 
 async function json<T>(s: RunningStation, path: string): Promise<T> {
@@ -35,10 +35,12 @@ test("records in memory: the review API answers from the memory store, operator 
     await waitForRejects(s, 3);
     const page = await json<Page<Summary>>(s, "/api/defects?limit=2");
     assert.equal(page.items.length, 2);
-    assert.ok(page.items[0]!.id > page.items[1]!.id, "newest first");
+    // Keyset order: newest trigger time first, then id (parts settle out of trigger order under load).
+    const before = (a: Summary, b: Summary) => a.time_ms < b.time_ms || (a.time_ms === b.time_ms && a.id < b.id);
+    assert.ok(before(page.items[1]!, page.items[0]!), "newest first");
     assert.equal(typeof page.next, "string", "a cursor to the next page");
     const rest = await json<Page<Summary>>(s, `/api/defects?limit=200&before=${page.next as string}`);
-    assert.ok(rest.items.every((d) => d.id < page.items[1]!.id), "the next page continues after the cursor");
+    assert.ok(rest.items.length > 0 && rest.items.every((d) => before(d, page.items[1]!)), "the next page continues after the cursor");
     const id = page.items[0]!.id;
     assert.equal(page.items[0]!.snapshot, null, "the memory store keeps no snapshot files");
 

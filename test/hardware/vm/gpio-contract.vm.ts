@@ -30,7 +30,9 @@ describe("the Gpio contract on gpio-sim", () => {
       pins: { out: base, outLow: base + 1, in: base + 2 },
       level: (line) => chip.line(line).value(),
       drive: (high) => void chip.line("in").pull(high),
-      missing: base + LINES.length,
+      // No missing pin here: exporting the number beside a gpio-sim chip removed moments before
+      // (the gpiod case's) dereferences NULL in Debian 12's kernel (6.1: export_store ->
+      // gpiochip_line_is_valid) and hangs the VM. The character device is asked for a missing line above.
       cleanup: () => chip.remove(),
     };
   });
