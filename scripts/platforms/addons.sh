@@ -2,9 +2,10 @@
 # addons.sh ARCH NODE_DIR OUT [ROOT]: builds every node-gyp addon the daemon
 # uses for ARCH (x64, arm64) against the Node headers in NODE_DIR (its ABI),
 # into OUT/<addon dir>/build; for arm64, cross-compiled on the host against
-# ROOT's libraries (OpenCV, libgpiod). For arm64 also the reject core into
-# OUT/build/reject-core and the GDAL stand-in into OUT/build/no-gdal, where
-# ROOT's imgcodecs links GDAL. Skips what OUT holds
+# ROOT's libraries and headers (OpenCV, the kernel's uAPI). For arm64 also the
+# N-API addons of native/ (the reject core into OUT/build/reject-core, the
+# GPIO binding into OUT/build/gpio-cdev) and the GDAL stand-in into
+# OUT/build/no-gdal, where ROOT's imgcodecs links GDAL. Skips what OUT holds
 # already (OUT is keyed by root and Node by the caller).
 # Each addon builds in place in a private mount namespace, its build/ bound to
 # OUT, so node_modules itself is never written.
@@ -22,7 +23,7 @@ if [ "$arch" = arm64 ]; then
   triplet=aarch64-linux-gnu
   libdir="$root/usr/lib/$triplet"
   export CC=$triplet-gcc CXX=$triplet-g++ LINK=$triplet-g++ AR=$triplet-ar
-  # The root is the sysroot: its C library, libgpiod and OpenCV; the C++
+  # The root is the sysroot: its C library, kernel headers and OpenCV; the C++
   # library is the cross toolchain's (GCC 12, Debian 12's: what it builds runs
   # on the roots' newer libstdc++ too).
   export CFLAGS="--sysroot=$root" CXXFLAGS="--sysroot=$root"
@@ -57,13 +58,17 @@ for dir in "${addon_dirs[@]}"; do
   say "$dir: built for $arch, Node ABI $(node_abi "$node_dir") in $(( $(date +%s) - t0 ))s"
 done
 
-# The reject core is plain N-API C (one build serves every Node ABI): only
-# arm64 needs its own; against the cross toolchain's C library (Debian 12's,
-# the oldest root's), it runs on every root.
+# The reject core and the GPIO binding are plain N-API C (one build serves
+# every Node ABI): only arm64 needs its own (the GPIO binding against the
+# root's kernel uAPI header).
 if [ "$arch" = arm64 ] && [ ! -f "$out/build/reject-core/reject_core.node" ]; then
   mkdir -p "$out/build/reject-core"
   CC="$CC" NODE_INCLUDE="$node_dir/include/node" REJECT_CORE_OUT="$out/build/reject-core/reject_core.node" \
     bash native/reject-core/build.sh
+fi
+if [ "$arch" = arm64 ] && [ ! -f "$out/build/gpio-cdev/gpio_cdev.node" ]; then
+  mkdir -p "$out/build/gpio-cdev"
+  NODE_INCLUDE="$node_dir/include/node" GPIO_CDEV_OUT="$out/build/gpio-cdev/gpio_cdev.node" bash native/gpio-cdev/build.sh
 fi
 
 if [ "$arch" = arm64 ] && [ ! -f "$out/build/no-gdal/.done" ]; then

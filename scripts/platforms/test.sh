@@ -34,7 +34,7 @@ update-binfmts --enable qemu-aarch64 2>/dev/null || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { say "binfmt_misc has no qemu-aarch64 entry: arm64 binaries cannot run here"; exit 1; }
 
 # Addons are rebuilt when what they are built from changes: their versions, how.
-addons_key="$(cat "${addon_dirs[@]/%//package.json}" scripts/platforms/addons.sh scripts/native-env.sh native/no-gdal/* | sha256sum | cut -c1-12)"
+addons_key="$(cat "${addon_dirs[@]/%//package.json}" scripts/platforms/addons.sh scripts/native-env.sh native/*/* | sha256sum | cut -c1-12)"
 host_abi="$(node -p process.versions.modules)"
 
 # --- arm64 roots: made in parallel (each mostly one core of emulated dpkg) --------

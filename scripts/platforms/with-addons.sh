@@ -28,7 +28,7 @@ if [ -n "$root" ]; then
   mount --bind "$node_dir" "$root/opt/node"
 fi
 # ADDONS mirrors the repository: <addon dir>/build for each addon,
-# build/reject-core, build/no-gdal.
+# build/reject-core, build/gpio-cdev, build/no-gdal.
 while IFS= read -r -d '' dir; do
   rel="${dir#"$addons"/}"
   case "$rel" in
@@ -37,7 +37,7 @@ while IFS= read -r -d '' dir; do
   esac
   mkdir -p "$target"
   mount --bind "$dir" "$target"
-done < <(find "$addons" \( -path "$addons/build/no-gdal" -o -path "$addons/build/reject-core" -o \( -name build ! -path "$addons/build" \) \) -type d -prune -print0)
+done < <(find "$addons" \( -path "$addons/build/no-gdal" -o -path "$addons/build/reject-core" -o -path "$addons/build/gpio-cdev" -o \( -name build ! -path "$addons/build" \) \) -type d -prune -print0)
 if [ -n "$root" ]; then
   exec chroot "$root" /usr/bin/env -i PATH=/opt/node/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     /bin/sh -c 'cd "$0" && exec "$@"' "$repo" "$@"
