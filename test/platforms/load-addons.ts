@@ -13,8 +13,9 @@ function constructor(c: unknown): string {
 }
 
 const checks: Record<string, () => unknown> = {
-  "@u4/opencv4nodejs": () => {
-    const cv = require("@u4/opencv4nodejs") as { version: { major: number; minor: number; revision: number }; imencode(ext: string, m: unknown): Buffer; Mat: new (r: number, c: number, t: number, v: number[]) => unknown; CV_8UC3: number };
+  // Loaded as the daemon loads it (the package's entry point chatters on stdout).
+  "@u4/opencv4nodejs": async () => {
+    const { cv } = await import("../../daemon/vision/opencv.js");
     const png = cv.imencode(".png", new cv.Mat(4, 4, cv.CV_8UC3, [0, 128, 255]));
     return { version: `${cv.version.major}.${cv.version.minor}.${cv.version.revision}`, pngBytes: png.length };
   },
