@@ -43,7 +43,7 @@ arm64_node_dir="$(bash scripts/platforms/node-dist.sh arm64 "$arm64_node")"
 
 # --- x86-64 Node releases: their addons build while the roots are made ----------
 nodes=()
-x64_builds=()
+builds=()
 for v in "${x64_nodes[@]}"; do
   if [ "v$v" = "$(node --version)" ]; then
     say "Node $v: the host's own, npm test has run the suite on it"
@@ -52,13 +52,15 @@ for v in "${x64_nodes[@]}"; do
   dir="$(bash scripts/platforms/node-dist.sh x64 "$v")"
   out="$cache_dir/addons/x64-node$v-$addons_key"
   # node_modules' own addons serve the ABI they were built for.
-  if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out" & x64_builds+=($!); fi
-  nodes+=("$(printf '{"version":"%s","node":"%s","addons":"%s"}' "$v" "$dir" "$out")")
+  if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out" & builds+=($!); fi
+  nodes+=("$(printf '{"version":"%s","node":"%s","addons":["%s"]}' "$v" "$dir" "$out")")
 done
 
-# --- arm64 roots, each with its addons as soon as it is there ---------------------
-# Roots are made in parallel (mostly one core each: unpacking, emulated
-# maintainer scripts); the cross builds use both cores.
+# --- arm64: the addons every root shares, then the roots, each with its own ------
+# addons as soon as it is there. Roots are made in parallel (mostly one core
+# each: unpacking, emulated maintainer scripts); the cross builds use both cores.
+arm64_common="$cache_dir/addons/arm64-node$arm64_node-$addons_key"
+bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$arm64_common" & builds+=($!)
 for p in "${platforms[@]}"; do
   ( rc=0
     bash scripts/platforms/root.sh "$p" >"$tmp/$p.root" || rc=$?
@@ -68,7 +70,7 @@ for p in "${platforms[@]}"; do
     fi
     echo "$rc" >"$tmp/$p.rc" ) &
 done
-for pid in "${x64_builds[@]}"; do wait "$pid" || { say "the x86-64 addons could not be built"; exit 1; }; done
+for pid in "${builds[@]}"; do wait "$pid" || { say "the addons could not be built"; exit 1; }; done
 wait
 
 entries=()
@@ -76,13 +78,13 @@ for p in "${platforms[@]}"; do
   rc="$(cat "$tmp/$p.rc")"
   platform_vars "$p"
   if [ "$rc" = 69 ]; then
-    entries+=("$(printf '{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":""}' "$p" "$mirror")")
+    entries+=("$(printf '{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":[]}' "$p" "$mirror")")
     continue
   fi
   [ "$rc" = 0 ] || { say "$p: the root or its addons could not be made (exit $rc)"; exit 1; }
   root="$(cat "$tmp/$p.root")"
   out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
-  entries+=("$(printf '{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":"%s"}' "$p" "$root" "$arm64_node_dir" "$arm64_node" "$out")")
+  entries+=("$(printf '{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":["%s","%s"]}' "$p" "$root" "$arm64_node_dir" "$arm64_node" "$arm64_common" "$out")")
 done
 
 manifest="$tmp/lane.json"

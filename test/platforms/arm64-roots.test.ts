@@ -39,7 +39,7 @@ for (const p of lane().arm64) {
     if (p.unavailable) return;
     test("every native addon loads under emulation and does its work", () => {
       // The library path bin/edge-inspect gives the daemon.
-      const stub = readdirNames(join(p.addons, "build/no-gdal")).find((f) => f.startsWith("libgdal.so"));
+      const stub = p.addons.flatMap((d) => readdirNames(join(d, "build/no-gdal"))).find((f) => f.startsWith("libgdal.so"));
       const r = inRoot(p, ["env", `LD_LIBRARY_PATH=${stub ? "build/no-gdal" : ""}`, "node", "dist/test/platforms/load-addons.js"]);
       assert.equal(r.status, 0, tail(r));
       const got = JSON.parse(r.stdout) as { arch: string; node: string; addons: Record<string, { ok?: unknown; error?: string }>; gdal: string | null };
