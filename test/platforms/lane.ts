@@ -55,14 +55,25 @@ export function inRoot(p: Arm64Platform, command: string[], timeoutMs = 15 * 60_
   return ran(spawnSync("bash", [WITH_ADDONS, p.node, p.addons.join(":"), p.root, "--", ...command], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }));
 }
 
+/**
+ * The environment for a command: without the test runner's mark of its own
+ * child processes, which would make a test run inside one report to this
+ * runner instead of printing its results.
+ */
+function commandEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
 /** Runs a command from the repository with an x86-64 Node and the addons built for its ABI. */
 export function withNode(n: X64Node, command: string[], timeoutMs = 30 * 60_000): Ran {
-  return ran(spawnSync("bash", [WITH_ADDONS, n.node, n.addons.join(":"), "--", ...command], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }));
+  return ran(spawnSync("bash", [WITH_ADDONS, n.node, n.addons.join(":"), "--", ...command], { env: commandEnv(), encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }));
 }
 
 /** Runs a command from the repository on the host as npm test does. */
 export function onHost(command: string[]): Ran {
-  return ran(spawnSync(command[0]!, command.slice(1), { cwd: REPO, encoding: "utf8", maxBuffer: 64 << 20 }));
+  return ran(spawnSync(command[0]!, command.slice(1), { cwd: REPO, env: commandEnv(), encoding: "utf8", maxBuffer: 64 << 20 }));
 }
 
 /** The last lines of a command's output, for an assertion message. */
