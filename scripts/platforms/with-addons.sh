@@ -20,6 +20,10 @@ set -euo pipefail
 repo="$1" nm="$2" node_dir="$3" addons="$4" root="$5"
 shift 5
 if [ -n "$root" ]; then
+  # The root a mount of its own, as a container's is: a command inside that
+  # makes a mount namespace of its own (unshare --mount) can then set the
+  # propagation of its "/" (a plain directory it cannot: EINVAL).
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /dev "$root/dev"
   mount --rbind /sys "$root/sys"
