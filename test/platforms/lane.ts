@@ -58,11 +58,14 @@ export function inRoot(p: Arm64Platform, command: string[], timeoutMs = 15 * 60_
 /**
  * The environment for a command: without the test runner's mark of its own
  * child processes, which would make a test run inside one report to this
- * runner instead of printing its results.
+ * runner instead of printing its results, and without the lane's own
+ * EDGE_INSPECT_PLATFORM* variables, which the daemons a test starts would
+ * take for config overrides (every EDGE_INSPECT_* is one).
  */
 function commandEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
+  for (const name of Object.keys(env)) if (name.startsWith("EDGE_INSPECT_PLATFORM")) delete env[name];
   return env;
 }
 
