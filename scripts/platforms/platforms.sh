@@ -2,10 +2,11 @@
 # Each root holds what the daemon links at run time and what its addons
 # cross-build against: libopencv-dev as setup.sh installs it (the binding
 # compiles every module the system OpenCV was built with, by its
-# opencv_modules.hpp, so it needs every module's headers), libgpiod, and for
-# the records/outbox tests Mosquitto and mount (a test fills a tmpfs).
+# opencv_modules.hpp, so it needs every module's headers), and for the
+# records/outbox tests Mosquitto and mount (a test fills a tmpfs). No
+# libgpiod: the GPIO binding (native/gpio-cdev) speaks the kernel's uAPI.
 platforms=(debian12-arm64 debian13-arm64 ubuntu2204-arm64)
-root_packages=(ca-certificates libopencv-dev libgpiod-dev mosquitto mount)
+root_packages=(libopencv-dev mosquitto mount)
 
 # platform_vars NAME: sets suite, mirror, components and keyring (empty:
 # mmdebstrap's default, Debian's) for one root.
@@ -28,6 +29,9 @@ addon_dirs=(
   node_modules/unix-dgram
   node_modules/epoll
 )
+# Those that link a distribution's libraries, built per arm64 root; the rest
+# are built once for arm64 (scripts/platforms/addons.sh).
+root_addon_dirs=(node_modules/@u4/opencv4nodejs)
 
 cache_dir="${EDGE_INSPECT_PLATFORM_CACHE:-/var/cache/edge-inspect/platforms}"
 

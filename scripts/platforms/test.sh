@@ -34,35 +34,16 @@ update-binfmts --enable qemu-aarch64 2>/dev/null || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { say "binfmt_misc has no qemu-aarch64 entry: arm64 binaries cannot run here"; exit 1; }
 
 # Addons are rebuilt when what they are built from changes: their versions, how.
-addons_key="$(cat "${addon_dirs[@]/%//package.json}" scripts/platforms/addons.sh scripts/native-env.sh native/no-gdal/* | sha256sum | cut -c1-12)"
+addons_key="$(cat "${addon_dirs[@]/%//package.json}" scripts/platforms/addons.sh scripts/native-env.sh native/*/* | sha256sum | cut -c1-12)"
 host_abi="$(node -p process.versions.modules)"
 
-# --- arm64 roots: made in parallel (each mostly one core of emulated dpkg) --------
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-for p in "${platforms[@]}"; do
-  ( rc=0; bash scripts/platforms/root.sh "$p" >"$tmp/$p.root" || rc=$?; echo "$rc" >"$tmp/$p.rc" ) &
-done
 arm64_node_dir="$(bash scripts/platforms/node-dist.sh arm64 "$arm64_node")"
-wait
 
-entries=()
-for p in "${platforms[@]}"; do
-  rc="$(cat "$tmp/$p.rc")"
-  platform_vars "$p"
-  if [ "$rc" = 69 ]; then
-    entries+=("$(printf '{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":""}' "$p" "$mirror")")
-    continue
-  fi
-  [ "$rc" = 0 ] || { say "$p: the root could not be made (exit $rc)"; exit 1; }
-  root="$(cat "$tmp/$p.root")"
-  out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
-  bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$out" "$root"
-  entries+=("$(printf '{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":"%s"}' "$p" "$root" "$arm64_node_dir" "$arm64_node" "$out")")
-done
-
-# --- x86-64 Node releases -----------------------------------------------------
+# --- x86-64 Node releases: their addons build while the roots are made ----------
 nodes=()
+builds=()
 for v in "${x64_nodes[@]}"; do
   if [ "v$v" = "$(node --version)" ]; then
     say "Node $v: the host's own, npm test has run the suite on it"
@@ -71,8 +52,39 @@ for v in "${x64_nodes[@]}"; do
   dir="$(bash scripts/platforms/node-dist.sh x64 "$v")"
   out="$cache_dir/addons/x64-node$v-$addons_key"
   # node_modules' own addons serve the ABI they were built for.
-  if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out"; fi
-  nodes+=("$(printf '{"version":"%s","node":"%s","addons":"%s"}' "$v" "$dir" "$out")")
+  if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out" & builds+=($!); fi
+  nodes+=("$(printf '{"version":"%s","node":"%s","addons":["%s"]}' "$v" "$dir" "$out")")
+done
+
+# --- arm64: the addons every root shares, then the roots, each with its own ------
+# addons as soon as it is there. Roots are made in parallel (mostly one core
+# each: unpacking, emulated maintainer scripts); the cross builds use both cores.
+arm64_common="$cache_dir/addons/arm64-node$arm64_node-$addons_key"
+bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$arm64_common" & builds+=($!)
+for p in "${platforms[@]}"; do
+  ( rc=0
+    bash scripts/platforms/root.sh "$p" >"$tmp/$p.root" || rc=$?
+    if [ "$rc" = 0 ]; then
+      root="$(cat "$tmp/$p.root")"
+      bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key" "$root" || rc=$?
+    fi
+    echo "$rc" >"$tmp/$p.rc" ) &
+done
+for pid in "${builds[@]}"; do wait "$pid" || { say "the addons could not be built"; exit 1; }; done
+wait
+
+entries=()
+for p in "${platforms[@]}"; do
+  rc="$(cat "$tmp/$p.rc")"
+  platform_vars "$p"
+  if [ "$rc" = 69 ]; then
+    entries+=("$(printf '{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":[]}' "$p" "$mirror")")
+    continue
+  fi
+  [ "$rc" = 0 ] || { say "$p: the root or its addons could not be made (exit $rc)"; exit 1; }
+  root="$(cat "$tmp/$p.root")"
+  out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
+  entries+=("$(printf '{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":["%s","%s"]}' "$p" "$root" "$arm64_node_dir" "$arm64_node" "$arm64_common" "$out")")
 done
 
 manifest="$tmp/lane.json"

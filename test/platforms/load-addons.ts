@@ -6,9 +6,16 @@ import { readFileSync } from "node:fs";
 
 const require = createRequire(import.meta.url);
 
+/** A class an addon exports, by name; throws when the export is missing. */
+function constructor(c: unknown): string {
+  if (typeof c !== "function") throw new Error(`exports ${typeof c}, not a class`);
+  return c.name;
+}
+
 const checks: Record<string, () => unknown> = {
-  "@u4/opencv4nodejs": () => {
-    const cv = require("@u4/opencv4nodejs") as { version: { major: number; minor: number; revision: number }; imencode(ext: string, m: unknown): Buffer; Mat: new (r: number, c: number, t: number, v: number[]) => unknown; CV_8UC3: number };
+  // Loaded as the daemon loads it (the package's entry point chatters on stdout).
+  "@u4/opencv4nodejs": async () => {
+    const { cv } = await import("../../daemon/vision/opencv.js");
     const png = cv.imencode(".png", new cv.Mat(4, 4, cv.CV_8UC3, [0, 128, 255]));
     return { version: `${cv.version.major}.${cv.version.minor}.${cv.version.revision}`, pngBytes: png.length };
   },
@@ -24,7 +31,16 @@ const checks: Record<string, () => unknown> = {
     s.close();
     return { socket: true };
   },
-  epoll: () => ({ epoll: typeof (require("epoll") as { Epoll: unknown }).Epoll }),
+  epoll: () => ({ Epoll: constructor((require("epoll") as { Epoll: unknown }).Epoll) }),
+  // native/: N-API, cross-built per root. The GPIO binding reads the clock
+  // its edges are stamped with (qemu-user translates no GPIO ioctl).
+  "gpio-cdev": () => {
+    const g = require(new URL("../../../build/gpio-cdev/gpio_cdev.node", import.meta.url).pathname) as { monotonicMs(): number };
+    const t = g.monotonicMs();
+    if (!(t > 0)) throw new Error(`monotonicMs() gave ${t}`);
+    return { monotonicMs: t };
+  },
+  "reject-core": () => ({ RejectCore: constructor((require(new URL("../../../build/reject-core/reject_core.node", import.meta.url).pathname) as { RejectCore: unknown }).RejectCore) }),
   "onnxruntime-node": async () => {
     const ort = require("onnxruntime-node") as typeof import("onnxruntime-node");
     const session = await ort.InferenceSession.create("models/defect-demo/model.int8.onnx");
