@@ -156,7 +156,7 @@ test("the reject core runs at SCHED_FIFO by default where the process may, on lo
 
 test("the core wakes ahead of its deadlines by a lead it learns, within wake_lead_max_ms, and never fires a pulse early", async () => {
   for (const cap of [0, 1.5]) {
-    const { gpio, act } = await actuation(`line: { travel_ms: 40, decision_margin_ms: 10 }\nactuation: { pulse_ms: 5, window_ms: 500, wake_lead_max_ms: ${cap} }\n`);
+    const { gpio, act, settled } = await actuation(`line: { travel_ms: 40, decision_margin_ms: 10 }\nactuation: { pulse_ms: 5, window_ms: 500, wake_lead_max_ms: ${cap} }\n`);
     const parts: Array<ReturnType<typeof act.tracker.create>> = [];
     for (let i = 0; i < 8; i++) {
       const part = act.tracker.create({ tMs: nowMs() });
@@ -167,9 +167,12 @@ test("the core wakes ahead of its deadlines by a lead it learns, within wake_lea
     await act.tracker.idle();
     const s = act.scheduler.stats()!;
     await act.stop();
-    const on = onEdges(gpio, "reject");
-    assert.equal(on.length, parts.length);
-    on.forEach((e, i) => assert.ok(e.tMs >= parts[i]!.ejectAtMs, `pulse ${i} went on ${(parts[i]!.ejectAtMs - e.tMs).toFixed(3)} ms before its part's time`));
+    // Every part pulsed or, when the kernel ran the core so late that the ejector was still busy
+    // with the one before (a stalled virtual CPU under load), escaped with its alarm: none lost.
+    const pulsed = settled.filter((p) => p.tPulseMs !== undefined);
+    assert.equal(pulsed.length + act.tracker.counters.escaped, parts.length);
+    assert.equal(onEdges(gpio, "reject").length, pulsed.length);
+    for (const p of pulsed) assert.ok(p.tPulseMs! >= p.ejectAtMs, `part ${p.id}'s pulse went on ${(p.ejectAtMs - p.tPulseMs!).toFixed(3)} ms before its time`);
     if (cap === 0) {
       assert.equal(s.leadMs, 0);
       assert.equal(s.spinMs, 0);
