@@ -122,9 +122,12 @@ export class ThreadHost<S extends ThreadSpec> {
     this.worker = undefined;
     this.failPending(`${this.o.name} thread stopped`);
     if (w) {
+      let grace: NodeJS.Timeout | undefined;
       const exited = new Promise((r) => w.once("exit", r));
       w.postMessage({ type: "stop" } satisfies HostMessage<S>);
-      await Promise.race([exited, sleep(this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)]);
+      // Cleared once the thread is gone: a pending grace timer would hold the process's exit for its length.
+      await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)))]);
+      clearTimeout(grace);
       await w.terminate();
     }
     this.state = "stopped";
