@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { Backoff } from "../util/backoff.js";
-import { nowMs, sleep, sleepUnref } from "../util/clock.js";
+import { nowMs, sleep } from "../util/clock.js";
 import type { ErrorCode } from "../util/error-codes.js";
 import { EdgeError, errorMessage, stationCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -122,9 +122,12 @@ export class ThreadHost<S extends ThreadSpec> {
     this.worker = undefined;
     this.failPending(`${this.o.name} thread stopped`);
     if (w) {
+      let grace: NodeJS.Timeout | undefined;
       const exited = new Promise((r) => w.once("exit", r));
       w.postMessage({ type: "stop" } satisfies HostMessage<S>);
-      await Promise.race([exited, sleepUnref(this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)]);
+      // Cleared once the thread is gone: a pending grace timer would hold the process's exit for its length.
+      await Promise.race([exited, new Promise((r) => (grace = setTimeout(r, this.o.stopGraceMs ?? DEFAULT_STOP_GRACE_MS)))]);
+      clearTimeout(grace);
       await w.terminate();
     }
     this.state = "stopped";
