@@ -34,6 +34,8 @@ fail() {
 # vda: node_modules, vdb: the checkout (run-vm.sh's order).
 modprobe virtio_blk && modprobe squashfs || fail "no virtio_blk or squashfs module"
 for i in $(seq 100); do [ -b /dev/vdb ] && break; sleep 0.1; done
+# A checkout under /tmp has no mount point on the guest's own /tmp.
+mkdir -p "$repo" 2>/dev/null
 mount -t squashfs -o ro /dev/vdb "$repo" || fail "cannot mount the checkout's image on $repo"
 mount -t squashfs -o ro /dev/vda "$(readlink -f "$repo/node_modules")" || fail "cannot mount the node_modules image on $repo/node_modules"
 insmod "$gpiosim" || echo "guest: insmod $gpiosim failed"
