@@ -1,12 +1,12 @@
 import type { Config } from "../config/schema.js";
 import type { Engine, EngineInfo } from "../inference/engine.js";
 import { WorkerEngine } from "../inference/worker-engine.js";
-import { packageEngineOptions } from "../inference/package-engine.js";
 import type { DecideSettings } from "../decide/decide.js";
 import { decideSettings, labelProblems } from "../decide/settings.js";
 import type { RuntimeOverrides } from "../decide/runtime-overrides.js";
 import { type ErrorCode } from "../util/error-codes.js";
 import { EdgeError, stationCode } from "../util/errors.js";
+import { engineOptions } from "./build.js";
 import type { Logger } from "../util/log.js";
 import { sleepUnref } from "../util/clock.js";
 
@@ -78,11 +78,7 @@ export class ModelSlot {
     if (this.swapping) throw refuse("E_SWAP_BUSY", "another swap is in progress");
     this.swapping = true;
     try {
-      const rt = config.engine_runtime;
-      const next = new WorkerEngine(
-        packageEngineOptions({ ...e, package: dir, variant: variant ?? e.variant }, { queue: rt.queue, hangTimeoutMs: rt.hang_timeout_ms, loadTimeoutMs: rt.load_timeout_ms }),
-        this.log,
-      );
+      const next = new WorkerEngine(engineOptions({ ...config, engine: { ...e, package: dir, variant: variant ?? e.variant } }), this.log);
       let info: EngineInfo;
       try {
         info = await next.load();
@@ -95,7 +91,7 @@ export class ModelSlot {
       const old = this.engine;
       this.use(next, info, config);
       this.log.info({ engine: info, previous: running.version }, `model swapped: ${running.name} ${running.version} -> ${info.name} ${info.version} on ${info.backend}`);
-      const until = Date.now() + rt.hang_timeout_ms;
+      const until = Date.now() + config.engine_runtime.hang_timeout_ms;
       while (old.pending() > 0 && Date.now() < until) await sleepUnref(5);
       await old.close();
       return info;
