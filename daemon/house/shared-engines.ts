@@ -39,22 +39,22 @@ export class SharedEngines {
     this.byKey.delete(key);
     await s.engine?.close();
   }
+}
 
-  /** Started once, for every share: its queue the sum of theirs, its hang and load bounds the longest. */
-  static start(s: Shared, log: Logger): Promise<EngineInfo> {
-    if (s.loading) return s.loading;
-    const users = [...s.users].map((u) => u.options);
-    const options: WorkerEngineOptions = {
-      ...users[0]!,
-      queue: users.reduce((n, u) => n + u.queue, 0),
-      hangTimeoutMs: Math.max(...users.map((u) => u.hangTimeoutMs)),
-      loadTimeoutMs: Math.max(...users.map((u) => u.loadTimeoutMs)),
-    };
-    const engine = new WorkerEngine(options, log);
-    s.engine = engine;
-    s.loading = engine.load();
-    return s.loading;
-  }
+/** Started once, for every share: its queue the sum of theirs, its hang and load bounds the longest. */
+function startShared(s: Shared, log: Logger): Promise<EngineInfo> {
+  if (s.loading) return s.loading;
+  const users = [...s.users].map((u) => u.options);
+  const options: WorkerEngineOptions = {
+    ...users[0]!,
+    queue: users.reduce((n, u) => n + u.queue, 0),
+    hangTimeoutMs: Math.max(...users.map((u) => u.hangTimeoutMs)),
+    loadTimeoutMs: Math.max(...users.map((u) => u.loadTimeoutMs)),
+  };
+  const engine = new WorkerEngine(options, log);
+  s.engine = engine;
+  s.loading = engine.load();
+  return s.loading;
 }
 
 /** One line's share of an engine: its own queue bound and pending count. */
@@ -70,7 +70,7 @@ class EngineShare implements Engine {
   ) {}
 
   load(): Promise<EngineInfo> {
-    return SharedEngines.start(this.shared, this.log);
+    return startShared(this.shared, this.log);
   }
 
   async infer(frame: Frame): Promise<EngineResult> {
