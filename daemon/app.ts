@@ -186,7 +186,7 @@ export class App {
       }
     }
     this.state = "running";
-    this.notify.ready(`running: ${this.lines.map((l) => `${this.lines.length > 1 ? `${l.name} ` : ""}${l.mode}, model ${l.model.info?.version}`).join("; ")}`);
+    this.notify.ready(`running: ${this.lines.map((l) => `${this.lines.length > 1 ? `${l.name} ` : ""}${l.mode}, model ${l.modelVersion()}`).join("; ")}`);
     const wdMs = Watchdog.intervalFromEnv(process.env);
     if (wdMs && this.notify.enabled) {
       this.watchdog = new Watchdog(this.notify, wdMs, () =>
@@ -257,7 +257,7 @@ export class App {
   swapModel(dir: string, variant?: string, lineName?: string): Promise<EngineInfo> {
     const line = this.lineNamed(lineName);
     if (!line) return Promise.reject(new EdgeError("E_CMD_INVALID", `no line '${lineName}' on this station (${this.lines.map((l) => l.name).join(", ")})`));
-    return line.model.swap(dir, variant, line.config, this.state);
+    return line.swapModel(dir, variant, line.config, this.state);
   }
 
   /** Re-reads the config source and applies it (SIGHUP, the reload-config command). */
@@ -296,9 +296,9 @@ export class App {
     });
     if (restart.length > 0) throw new EdgeError("E_RELOAD_RESTART", `reload refused, nothing applied: a restart is needed to change ${[...new Set(restart)].join(", ")}`);
     // Every line's new settings are checked against its model before any line changes.
-    for (const p of plans) if (!p.changed.includes("engine")) p.line.model.check(p.next);
+    for (const p of plans) if (!p.changed.includes("engine")) p.line.check(p.next);
     for (const { line, next: n, changed } of plans) {
-      if (changed.includes("engine") && n.engine.type !== "simulated") await line.model.swap(n.engine.package, n.engine.variant, n, this.state);
+      if (changed.includes("engine") && n.engine.type !== "simulated") await line.swapModel(n.engine.package, n.engine.variant, n, this.state);
       line.reconfigure(n);
     }
     const changed = [...new Set(plans.flatMap((p) => p.changed))];

@@ -3,7 +3,7 @@ import { nowMs } from "../util/clock.js";
 import type { TriggerEvent } from "../trigger/trigger.js";
 import type { Encoder } from "../trigger/encoder.js";
 import { Counters } from "../pipeline/counters.js";
-import { outcomeReason, type FailsafeReason, type Judgement, type Part, type SettledPart } from "../pipeline/part.js";
+import { outcomeReason, type FailsafeReason, type Judgement, type Part, type SettledPart, type ViewJudgement } from "../pipeline/part.js";
 import type { RejectScheduler } from "./reject-scheduler.js";
 import type { PulseResult } from "./reject-plan.js";
 import type { Alarms } from "./alarms.js";
@@ -126,9 +126,10 @@ export class PartTracker {
     this.commit(part, judgement);
   }
 
-  failSafe(part: Part, reason: FailsafeReason, detail: string): void {
+  /** `views`: each view's verdict, when the part was seen by several cameras. */
+  failSafe(part: Part, reason: FailsafeReason, detail: string, views?: ViewJudgement[]): void {
     if (part.judgement) return;
-    this.commit(part, { verdict: "unknown", findings: [], failsafe: reason, detail, modelVersion: this.modelVersion() });
+    this.commit(part, { verdict: "unknown", findings: [], failsafe: reason, detail, modelVersion: this.modelVersion(), ...(views && { views }) });
   }
 
   /** Resolves when no part is in flight. */

@@ -1,22 +1,22 @@
-import { gpioLinesOf, type LineConfig } from "./schema.js";
+import { gpioLinesOf, viewsOf, type LineConfig } from "./schema.js";
 import type { LinesProblem } from "./lines.js";
 
 /**
  * What two lines of one station may not share: they drive one GPIO driver
  * (the station opens its chip once), so a line name or pin belongs to one
- * line; and a camera device is read by one capture thread. And what a
+ * line; and a camera device is read by one capture thread (of one view of
+ * one line, on a station with one line too). And what a
  * station of several lines cannot have yet.
  */
 export function crossLineProblems(lines: LineConfig[]): LinesProblem[] {
-  if (lines.length < 2) return [];
   const problems: LinesProblem[] = [];
+  if (lines.length < 2) return cameraProblems(lines);
   const first = lines[0]!;
   const p = first.publish;
   // The edge node births one device, the station's line; DDATA for a device it never birthed breaks the spec.
   if (p.type === "mqtt" && p.sparkplug?.enabled) problems.push({ path: ["publish", "sparkplug"], message: "Sparkplug B serves a one-line station: a device per line is not supported yet" });
   const gpioNames = new Map<string, string>();
   const pins = new Map<string, string>();
-  const devices = new Map<string, string>();
   for (const c of lines) {
     const name = c.station.line;
     const at = (...path: (string | number)[]) => ["lines", name, ...path];
@@ -32,11 +32,24 @@ export function crossLineProblems(lines: LineConfig[]): LinesProblem[] {
       if (pinOther !== undefined && pinOther !== name) problems.push({ path: at("actuation"), message: `GPIO pin ${l.pin} is wired to line '${pinOther}' too` });
       pins.set(String(l.pin), name);
     }
-    const device = cameraDevice(c.camera);
-    if (device !== undefined) {
+  }
+  return [...problems, ...cameraProblems(lines)];
+}
+
+/** A camera device is read by one capture thread: of one view of one line. */
+function cameraProblems(lines: LineConfig[]): LinesProblem[] {
+  const problems: LinesProblem[] = [];
+  const devices = new Map<string, string>();
+  for (const c of lines) {
+    for (const v of viewsOf(c)) {
+      const device = cameraDevice(v.camera);
+      if (device === undefined) continue;
+      const where = lines.length > 1 ? `line '${c.station.line}'` : "";
+      const here = c.views ? `${where}${where ? " " : ""}view '${v.name}'` : where;
       const other = devices.get(device);
-      if (other !== undefined) problems.push({ path: at("camera"), message: `camera ${device} is line '${other}''s: a device is read by one line` });
-      devices.set(device, name);
+      const path = [...(lines.length > 1 ? ["lines", c.station.line] : []), ...(c.views ? ["views", v.name] : []), "camera"];
+      if (other !== undefined) problems.push({ path, message: `camera ${device} is ${other}'s: a device is read by one capture thread` });
+      devices.set(device, here);
     }
   }
   return problems;

@@ -1,3 +1,6 @@
+import { isPlainObject, mergeDefaults } from "./merge.js";
+import { expandViews } from "./views.js";
+
 /**
  * A station with several lines: `lines:` maps each line's name to its own
  * sections (what LINE_SECTIONS lists); those sections at the top level are
@@ -8,7 +11,7 @@
  */
 
 /** What a line may set for itself; every other top-level key is the station's. */
-export const LINE_SECTIONS = ["line", "camera", "trigger", "engine", "engine_runtime", "decide", "actuation", "snapshots"] as const;
+export const LINE_SECTIONS = ["line", "camera", "views", "trigger", "engine", "engine_runtime", "decide", "actuation", "snapshots"] as const;
 
 /** Line names are topic levels, metric labels and directory names: the station identifier's alphabet. */
 const LINE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,7 +33,10 @@ export interface LinesProblem {
 export function splitLines(raw: Record<string, unknown>): { lines: RawLine[]; problems: LinesProblem[] } {
   const { lines, ...base } = raw;
   const problems: LinesProblem[] = [];
-  if (lines === undefined) return { lines: [{ name: lineName(base), raw: base }], problems };
+  if (lines === undefined) {
+    problems.push(...expandViews(base, []));
+    return { lines: [{ name: lineName(base), raw: base }], problems };
+  }
   if (!isPlainObject(lines) || Object.keys(lines).length === 0) {
     return { lines: [], problems: [{ path: ["lines"], message: "must map each line's name to its sections, e.g. lines: { lane1: { camera: ... } }" }] };
   }
@@ -57,6 +63,7 @@ export function splitLines(raw: Record<string, unknown>): { lines: RawLine[]; pr
     if (foreign.length > 0) continue;
     const merged = mergeDefaults(base, sections);
     merged.station = { ...(isPlainObject(station) ? station : {}), line: name };
+    problems.push(...expandViews(merged, ["lines", name]));
     out.push({ name, raw: merged });
   }
   return { lines: out, problems };
@@ -65,23 +72,4 @@ export function splitLines(raw: Record<string, unknown>): { lines: RawLine[]; pr
 function lineName(raw: Record<string, unknown>): string {
   const s = raw.station;
   return isPlainObject(s) && typeof s.line === "string" ? s.line : "line1";
-}
-
-/**
- * The defaults under the line's own sections: mappings merge key by key,
- * anything else (lists, values) is the line's. A section of another `type`
- * (a v4l2 camera over a synthetic default) replaces the default whole, so
- * that no key of the other kind leaks into it.
- */
-function mergeDefaults(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...defaults };
-  for (const [k, v] of Object.entries(own)) {
-    const d = out[k];
-    out[k] = isPlainObject(d) && isPlainObject(v) && (v.type === undefined || v.type === d.type) ? mergeDefaults(d, v) : v;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -107,6 +107,9 @@ const tfjsEngine = z
 
 const engine = z.discriminatedUnion("type", [simulatedEngine, onnxEngine, tfjsEngine]);
 
+/** Each view's camera and engine, the line's merged into them (config/views.ts). */
+const views = z.record(identifier, z.object({ camera, engine }).strict());
+
 const engineRuntime = z
   .object({
     queue: z.number().int().min(1).max(1000).default(4),
@@ -140,6 +143,7 @@ export const configSchema = z
     data_dir: z.string().min(1).default("./data"),
     line: line.default({}),
     camera,
+    views: views.optional(),
     trigger: trigger.optional(),
     engine,
     engine_runtime: engineRuntime.default({}),
@@ -216,6 +220,18 @@ export function gpioLinesOf(c: { actuation: z.infer<typeof actuation>; trigger?:
   return all.filter((l): l is NonNullable<typeof l> => l !== undefined);
 }
 export type CameraConfig = Config["camera"];
+export interface ViewConfig {
+  name: string;
+  camera: CameraConfig;
+  engine: EngineConfig;
+}
+/** The name of a line's one view when it has no `views:`. */
+export const MAIN_VIEW = "main";
+/** A line's cameras, each with the model that judges it; one, the line's camera, without `views:`. */
+export function viewsOf(c: LineConfig): ViewConfig[] {
+  if (!c.views) return [{ name: MAIN_VIEW, camera: c.camera, engine: c.engine }];
+  return Object.entries(c.views).map(([name, v]) => ({ name, camera: v.camera, engine: v.engine }));
+}
 export type TriggerConfig = NonNullable<Config["trigger"]>;
 export type EngineConfig = Config["engine"];
 export type HttpConfig = Config["http"];

@@ -1,5 +1,5 @@
-import type { Config } from "../config/schema.js";
-import type { Camera } from "../capture/camera.js";
+import { viewsOf, type Config } from "../config/schema.js";
+import type { Camera, CameraStats } from "../capture/camera.js";
 import type { Trigger } from "../trigger/trigger.js";
 import type { WorkerEngineOptions } from "../inference/worker-engine.js";
 import type { RuntimeOverrides } from "../decide/runtime-overrides.js";
@@ -18,6 +18,8 @@ import type { StationHealth } from "../http/station.js";
 import { threadHealth } from "../threads/thread-health.js";
 import type { Logger } from "../util/log.js";
 import { sleepUnref } from "../util/clock.js";
+import { EdgeError } from "../util/errors.js";
+import type { EngineInfo } from "../inference/engine.js";
 import { buildCamera, buildTrigger, engineOptions } from "./build.js";
 import { ModelSlot } from "./model-slot.js";
 import type { SharedEngines } from "./shared-engines.js";
@@ -27,6 +29,13 @@ export interface LineParts {
   camera?: Camera;
   trigger?: Trigger;
   engine?: WorkerEngineOptions;
+}
+
+/** One camera of a line, and the model that judges what it sees. */
+export interface LineView {
+  name: string;
+  camera: Camera;
+  model: ModelSlot;
 }
 
 /** Where a line's settled parts go, and what its progress reports add from the rest of the station. */
@@ -45,14 +54,14 @@ export interface LineSink {
  */
 export class Line {
   readonly name: string;
-  readonly model: ModelSlot;
+  /** Its cameras: one, or several looking at the same part (config `views:`). */
+  readonly views: LineView[];
   readonly pipeline: Pipeline;
   readonly tracker: PartTracker;
   readonly actuation: LineActuation;
   readonly stats = new RunStats();
   /** A few frames kept until their verdict, so the live view shows the one a verdict was made on. */
   readonly frames: FrameSampler;
-  private readonly camera: Camera;
   private readonly snapshots: SnapshotTaker;
   /** Settled parts whose row waits for its snapshot to be encoded. */
   private readonly pendingRecords = new Set<Promise<void>>();
@@ -73,10 +82,17 @@ export class Line {
     const config = current;
     this.name = config.station.line;
     this.frames = new FrameSampler(config.http.live_interval_ms, config.line.travel_ms);
-    this.camera = this.frames.tap(parts.camera ?? buildCamera(config, log.child({ component: "camera" })));
-    const engineLog = log.child({ component: "engine" });
-    this.model = new ModelSlot(engines.share(parts.engine ?? engineOptions(config), engineLog), config, overrides, engineLog);
-    this.actuation = new LineActuation(config, gpio, () => this.model.info?.version ?? "none", (p) => this.onSettled(p), log, nextPartId);
+    const several = config.views !== undefined;
+    this.views = viewsOf(config).map((v, i) => {
+      const at = several ? { view: v.name } : {};
+      const own = viewConfig(config, v.name);
+      const camera = (i === 0 ? parts.camera : undefined) ?? buildCamera(own, log.child({ component: "camera", ...at }));
+      const engineLog = log.child({ component: "engine", ...at });
+      const share = engines.share((i === 0 ? parts.engine : undefined) ?? engineOptions(own), engineLog);
+      // The live view shows the first view's frames.
+      return { name: v.name, camera: i === 0 ? this.frames.tap(camera) : camera, model: new ModelSlot(share, own, overrides, engineLog) };
+    });
+    this.actuation = new LineActuation(config, gpio, () => this.modelVersion(), (p) => this.onSettled(p), log, nextPartId);
     this.tracker = this.actuation.tracker;
     const trigger = parts.trigger ?? buildTrigger(config, gpio, this.actuation.encoder);
     this.pipeline = new Pipeline(
@@ -87,14 +103,13 @@ export class Line {
         maxInFlight: config.line.max_in_flight,
         engineQueue: config.engine_runtime.queue,
       },
-      this.camera,
+      this.views.map((v) => ({ name: v.name, camera: v.camera, model: () => v.model.judging() })),
       trigger,
-      () => this.model.judging(),
       this.tracker,
       log.child({ component: "pipeline" }),
     );
     this.snapshots = new SnapshotTaker(snapshotSettings(config), log.child({ component: "snapshots" }));
-    this.pipeline.onFrameJudged((part, frame, judgement) => this.snapshots.consider(part.id, frame, judgement));
+    this.pipeline.onFrameJudged((part, frames, judgement) => this.snapshots.consider(part.id, frames, judgement, several));
   }
 
   /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
@@ -111,10 +126,44 @@ export class Line {
     return this.current.line.mode;
   }
 
-  /** The operator's overrides the last run left, then the model, checked against the config. */
+  /** The first view's model: the line's one on most lines. */
+  get model(): ModelSlot {
+    return this.views[0]!.model;
+  }
+
+  /** The version of each model the line's views run, as one: `1.0.0`, or `1.0.0+2.1.0` for views on two models. */
+  modelVersion(): string {
+    return [...new Set(this.views.map((v) => v.model.info?.version ?? "none"))].join("+");
+  }
+
+  /** The operator's overrides the last run left, then each view's model, checked against the config. */
   async loadModel(): Promise<void> {
     this.overrides.load();
-    await this.model.load();
+    for (const v of this.views) await v.model.load();
+  }
+
+  /** The overrides changed: every view judges its next frame by them. */
+  rejudge(): void {
+    for (const v of this.views) v.model.rejudge();
+  }
+
+  /** Refuses a reloaded config a view's running model does not fit. */
+  check(next: Config): void {
+    for (const v of this.views) v.model.check(viewConfig(next, v.name));
+  }
+
+  /**
+   * Hot swap of the line's model: every view judged by the line's `engine`
+   * (not one with a model of its own) moves to the package in `dir`, each
+   * as ModelSlot.swap does it.
+   */
+  async swapModel(dir: string, variant: string | undefined, config: Config, state: string): Promise<EngineInfo> {
+    const line = JSON.stringify(this.current.engine);
+    const targets = this.views.filter((v) => JSON.stringify(viewConfig(this.current, v.name).engine) === line);
+    if (targets.length === 0) throw new EdgeError("E_SWAP", `model swap refused: every view of line ${this.name} has a model of its own (views.<view>.engine); change them in the config`);
+    let info: EngineInfo | undefined;
+    for (const v of targets) info = await v.model.swap(dir, variant, viewConfig(config, v.name), state);
+    return info!;
   }
 
   /** The parts' camera, trigger and intake: taken once the model is loaded and the outputs are held. */
@@ -131,13 +180,13 @@ export class Line {
     await this.pipeline.stopIntake();
     const idle = await Promise.race([this.tracker.idle().then(() => true), sleepUnref(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!idle) this.log.error({ inFlight: this.tracker.inFlight() }, `parts still in flight after ${this.current.lifecycle.stop_timeout_ms} ms`);
-    await this.model.close();
+    await Promise.all(this.views.map((v) => v.model.close()));
     await Promise.all(this.pendingRecords);
   }
 
   /** The live sections of a reloaded config (decide, snapshots): checked against the model first. */
   reconfigure(next: Config): void {
-    this.model.reconfigure(next);
+    for (const v of this.views) v.model.reconfigure(viewConfig(next, v.name));
     this.current = next;
     this.snapshots.settings = snapshotSettings(next);
   }
@@ -182,18 +231,24 @@ export class Line {
     return {
       state,
       paused: this.pipeline.paused,
-      modelVersion: this.model.info?.version ?? "none",
+      modelVersion: this.modelVersion(),
       overrides: this.overrides.view(),
-      camera: this.camera.stats(),
-      engineQueue: this.model.pending(),
+      camera: this.views[0]!.camera.stats(),
+      engineQueue: this.views.reduce((n, v) => n + v.model.pending(), 0),
+      ...(this.views.length > 1 && { views: this.views.map((v) => ({ name: v.name, camera: v.camera.stats(), modelVersion: v.model.info?.version ?? "none", engineQueue: v.model.pending() })) }),
       inFlight: this.tracker.inFlight(),
       store,
       threads: threadHealth(),
     };
   }
 
+  /** What the line's cameras are, for the start-up log: `synthetic`, or `top synthetic, bottom v4l2`. */
   cameraKind(): string {
-    return this.camera.kind;
+    return this.views.length === 1 ? this.views[0]!.camera.kind : this.views.map((v) => `${v.name} ${v.camera.kind}`).join(", ");
+  }
+
+  private cameraStats(): CameraStats | Record<string, CameraStats> {
+    return this.views.length === 1 ? this.views[0]!.camera.stats() : Object.fromEntries(this.views.map((v) => [v.name, v.camera.stats()]));
   }
 
   private onSettled(p: SettledPart): void {
@@ -222,7 +277,7 @@ export class Line {
         failsafe: c.failsafe(),
         inFlight: this.tracker.inFlight(),
         dropped: c.framesDropped,
-        camera: this.camera.stats(),
+        camera: this.cameraStats(),
         ...this.sink.progress(),
         // Since the previous report: a long run's drift shows line by line.
         window: w,
@@ -230,6 +285,12 @@ export class Line {
       `parts ${c.triggered}: ${c.accepted} accepted, ${c.rejected} rejected (${c.failsafe()} fail-safe), ${this.tracker.inFlight()} in flight`,
     );
   }
+}
+
+/** A view's config as a line of its own: the line's sections, the view's camera and engine. */
+function viewConfig(config: Config, view: string): Config {
+  const v = viewsOf(config).find((x) => x.name === view)!;
+  return { ...config, camera: v.camera, engine: v.engine };
 }
 
 function snapshotSettings(config: Config): SnapshotSettings {

@@ -20,6 +20,8 @@ export interface StationHealth {
   store: StoreStats;
   /** Every worker thread: its state, declared crash policy, restarts and last failure. */
   threads: ThreadHealth[];
+  /** Each camera of a line with several views (`camera` is the first one's). */
+  views?: Array<{ name: string; camera: CameraStats; modelVersion: string; engineQueue: number }>;
 }
 
 export interface Station {

@@ -9,6 +9,20 @@ export interface Finding {
   score: number;
   /** [x, y, w, h] in frame pixels, when the model localises. */
   box?: [number, number, number, number];
+  /** The camera that saw it, on a line with several views (the box is in its frame's pixels). */
+  view?: string;
+}
+
+/** One view's share of a part seen by several cameras. */
+export interface ViewJudgement {
+  view: string;
+  verdict: Judgement["verdict"];
+  findings: Finding[];
+  failsafe?: FailsafeReason;
+  detail?: string;
+  /** The frame the view was judged on; none when it had no frame. */
+  frameSeq?: number;
+  modelVersion?: string;
 }
 
 export interface Judgement {
@@ -20,6 +34,8 @@ export interface Judgement {
   detail?: string;
   /** The model that judged it; for a fail-safe, the one running when the part failed safe. */
   modelVersion?: string;
+  /** Each view's verdict, on a line with several (the part's is the worst view's). */
+  views?: ViewJudgement[];
 }
 
 export interface StageTimes {

@@ -52,7 +52,7 @@ export function linesCommandTarget(lines: Line[], station: StationActions, log: 
       const ls = named(line);
       for (const l of ls) {
         l.overrides.set(cls, value, by);
-        l.model.rejudge();
+        l.rejudge();
         const where = lines.length > 1 ? ` on line ${l.name}` : "";
         log.info({ class: cls, threshold: value, by, ...(lines.length > 1 && { line: l.name }) }, `${cls ?? "default"} threshold ${value === undefined ? "override cleared" : `set to ${value}`}${where} by ${by}: kept across reloads, swaps and restarts`);
       }

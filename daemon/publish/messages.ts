@@ -21,6 +21,11 @@ export function defectMessage(station: StationId, runId: string, p: SettledPart,
     model_version: p.modelVersion,
     latency_ms: p.stages.total === undefined ? null : round4(p.stages.total),
     snapshot,
+    // A part seen by several cameras: which view saw each class, and each view's own verdict.
+    ...(p.judgement.views && {
+      seen_by: p.judgement.findings.map((f) => f.view ?? null),
+      views: p.judgement.views.map((v) => ({ view: v.view, verdict: v.verdict, class: v.findings[0]?.class ?? null, score: v.findings[0] ? round4(v.findings[0].score) : null, failsafe: v.failsafe ?? null })),
+    }),
   };
   return { id, topic: topic(station, "defects"), payload: JSON.stringify(payload), qos: 1 };
 }

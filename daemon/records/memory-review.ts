@@ -59,6 +59,7 @@ export class MemoryReview implements Review {
       settled_at: r.settledAt,
       timings_ms: { capture: r.captureMs, preprocess: r.preprocessMs, infer: r.inferMs, decide: r.decideMs, total: r.totalMs, pulse_late: r.pulseLateMs },
       findings: [...r.defects].sort((a, b) => b.score - a.score),
+      views: r.views.map((v) => ({ view: v.view, verdict: v.verdict, class: v.class, score: v.score, failsafe: v.failsafe, detail: v.detail })),
       operator: k.verdict?.operator ?? null,
       verdict_time_ms: k.verdict?.timeMs ?? null,
     };

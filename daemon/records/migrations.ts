@@ -97,6 +97,28 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       CREATE INDEX inspections_line_time ON inspections (line, time_ms, id);
     `,
   },
+  {
+    // Several cameras per part: each defect names the view that saw it (its
+    // box is in that view's pixels), and each view's own verdict is kept
+    // beside the part's (the worst view's). Parts of one-camera lines have
+    // no view rows and defects of view NULL.
+    version: 4,
+    sql: `
+      ALTER TABLE defects ADD COLUMN view TEXT;
+      CREATE TABLE inspection_views (
+        inspection_id INTEGER NOT NULL REFERENCES inspections (id) ON DELETE CASCADE,
+        view TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        class TEXT,
+        score REAL,
+        failsafe TEXT,
+        detail TEXT,
+        frame_seq INTEGER,
+        model_version TEXT,
+        PRIMARY KEY (inspection_id, view)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,6 @@
-import type { Frame } from "../capture/camera.js";
 import type { Judgement } from "../pipeline/part.js";
-import { encodeSnapshot } from "../vision/snapshot.js";
+import type { JudgedFrame } from "../pipeline/pipeline.js";
+import { encodeSnapshot, encodeViewsSnapshot, type SnapshotBox } from "../vision/snapshot.js";
 import type { Logger } from "../util/log.js";
 
 export interface SnapshotSettings {
@@ -27,16 +27,23 @@ export class SnapshotTaker {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** `judgement` is undefined when the engine failed on this frame. */
-  consider(partId: number, frame: Frame, judgement: Judgement | undefined): void {
+  /**
+   * `frames`: each view's frame the engine answered for; `judgement` is the
+   * part's, undefined when it has none (an engine failed). A part seen by
+   * several views gets one snapshot of them side by side.
+   */
+  consider(partId: number, frames: JudgedFrame[], judgement: Judgement | undefined, several: boolean): void {
     const passed = judgement?.verdict === "pass";
     const requested = this.wanted;
     this.wanted = [];
     if (requested.length === 0 && (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected)) return;
-    const boxes = (passed ? [] : (judgement?.findings ?? []))
-      .filter((f) => f.box)
-      .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
-    const jpeg = encodeSnapshot(frame, { quality: this.settings.quality, boxes }).catch((err: unknown) => {
+    const boxes = (j: Judgement | undefined): SnapshotBox[] =>
+      (passed ? [] : (j?.findings ?? [])).filter((f) => f.box).map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
+    const quality = this.settings.quality;
+    const encoded = several
+      ? encodeViewsSnapshot(frames.map((f) => ({ frame: f.frame, boxes: boxes(f.judgement), caption: `${f.view}: ${f.judgement?.verdict ?? "no verdict"}` })), quality)
+      : encodeSnapshot(frames[0]!.frame, { quality, boxes: boxes(judgement) });
+    const jpeg = encoded.catch((err: unknown) => {
       this.log.warn({ err, part: partId }, "snapshot could not be encoded");
       return undefined;
     });

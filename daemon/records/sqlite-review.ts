@@ -80,8 +80,9 @@ export class SqliteReview implements Review {
     ).get(id) as Record<string, unknown> | undefined;
     if (!r) return undefined;
     const findings = (
-      this.statement("SELECT class, score, box_x, box_y, box_w, box_h FROM defects WHERE inspection_id = ? ORDER BY score DESC").all(id) as Array<{
+      this.statement("SELECT class, score, box_x, box_y, box_w, box_h, view FROM defects WHERE inspection_id = ? ORDER BY score DESC").all(id) as Array<{
         class: string;
+        view: string | null;
         score: number;
         box_x: number | null;
         box_y: number | null;
@@ -92,7 +93,9 @@ export class SqliteReview implements Review {
       class: d.class,
       score: d.score,
       box: d.box_x === null ? null : ([d.box_x, d.box_y ?? 0, d.box_w ?? 0, d.box_h ?? 0] as [number, number, number, number]),
+      view: d.view,
     }));
+    const views = this.statement("SELECT view, verdict, class, score, failsafe, detail FROM inspection_views WHERE inspection_id = ? ORDER BY rowid").all(id) as DefectDetail["views"];
     const n = (k: string) => (r[k] as number | null) ?? null;
     return {
       id: r.id as number,
@@ -119,6 +122,7 @@ export class SqliteReview implements Review {
         pulse_late: n("pulse_late_ms"),
       },
       findings,
+      views,
       operator: (r.operator as string | null) ?? null,
       verdict_time_ms: n("verdict_time_ms"),
     };

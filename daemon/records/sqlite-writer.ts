@@ -93,7 +93,9 @@ function prepare() {
       VALUES (@runId, @partId, @triggeredAt, @settledAt, @timeMs, @outcome, @verdict, @reason, @failsafe, @detail, @captureMs,
         @preprocessMs, @inferMs, @decideMs, @totalMs, @pulseLateMs, @modelVersion, @snapshotPath, @snapshotBytes, @line)
       ON CONFLICT (run_id, part_id) DO NOTHING`),
-    defect: db.prepare("INSERT INTO defects (inspection_id, class, score, box_x, box_y, box_w, box_h) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    defect: db.prepare("INSERT INTO defects (inspection_id, class, score, box_x, box_y, box_w, box_h, view) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+    view: db.prepare(`INSERT INTO inspection_views (inspection_id, view, verdict, class, score, failsafe, detail, frame_seq, model_version)
+      VALUES (@id, @view, @verdict, @class, @score, @failsafe, @detail, @frameSeq, @modelVersion)`),
     outbox: db.prepare("INSERT INTO outbox (message_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)"),
     del: db.prepare("DELETE FROM outbox WHERE seq = ?"),
     alarm: db.prepare("INSERT INTO alarms (code, message, active, time_ms, time) VALUES (?, ?, ?, ?, ?)"),
@@ -125,7 +127,8 @@ function insertRow(row: InspectionRow, snap: { path: string | null; bytes: numbe
   const r = s.inspection.run({ ...row, runId, snapshotPath: snap.path, snapshotBytes: snap.bytes });
   if (r.changes === 0) return false;
   const id = r.lastInsertRowid;
-  for (const d of row.defects) s.defect.run(id, d.class, d.score, d.box?.[0] ?? null, d.box?.[1] ?? null, d.box?.[2] ?? null, d.box?.[3] ?? null);
+  for (const d of row.defects) s.defect.run(id, d.class, d.score, d.box?.[0] ?? null, d.box?.[1] ?? null, d.box?.[2] ?? null, d.box?.[3] ?? null, d.view);
+  for (const v of row.views) s.view.run({ ...v, id });
   for (const m of row.outbox) s.outbox.run(m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0);
   if (!knownModels.has(row.modelVersion)) s.model.run(row.modelVersion, row.settledAt);
   return true;

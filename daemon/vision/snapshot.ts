@@ -1,4 +1,4 @@
-import { cv } from "./opencv.js";
+import { cv, type Mat } from "./opencv.js";
 import { frameMat } from "./preprocess.js";
 import { EdgeError } from "../util/errors.js";
 
@@ -22,14 +22,60 @@ export interface SnapshotOptions {
  * Encoding runs on libuv's pool, not the event loop.
  */
 export async function encodeSnapshot(frame: { width: number; height: number; data: Uint8Array }, o: SnapshotOptions): Promise<Buffer> {
-  if (!Number.isInteger(o.quality) || o.quality < 1 || o.quality > 100) {
-    throw new EdgeError("E_SNAPSHOT", `JPEG quality must be a whole number from 1 to 100, got ${o.quality}`);
+  return encode(annotated(frame, o.boxes ?? []), o.quality);
+}
+
+/** One view of a part for a snapshot of several: its frame, its boxes and its caption. */
+export interface SnapshotPanel {
+  frame: { width: number; height: number; data: Uint8Array };
+  boxes: SnapshotBox[];
+  caption: string;
+}
+
+/**
+ * The views of one part side by side in one JPEG (each scaled to the first
+ * one's height, captioned with its view), so that a part has one snapshot
+ * whatever the number of cameras that saw it.
+ */
+export async function encodeViewsSnapshot(panels: SnapshotPanel[], quality: number): Promise<Buffer> {
+  const height = panels[0]!.frame.height;
+  const mats = panels.map((p) => {
+    const img = annotated(p.frame, p.boxes);
+    const scaled = img.rows === height ? img : img.resize(height, Math.max(1, Math.round((img.cols * height) / img.rows)));
+    if (scaled !== img) img.release();
+    caption(scaled, p.caption);
+    return scaled;
+  });
+  const sheet = new cv.Mat(height, mats.reduce((w, m) => w + m.cols, 0), cv.CV_8UC3, [0, 0, 0]);
+  let x = 0;
+  for (const m of mats) {
+    m.copyTo(sheet.getRegion(new cv.Rect(x, 0, m.cols, m.rows)));
+    x += m.cols;
+    m.release();
   }
-  // A copy of the pixels: the frame itself stays as captured.
+  return encode(sheet, quality);
+}
+
+async function encode(img: Mat, quality: number): Promise<Buffer> {
+  try {
+    if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+      throw new EdgeError("E_SNAPSHOT", `JPEG quality must be a whole number from 1 to 100, got ${quality}`);
+    }
+    return await cv.imencodeAsync(".jpg", img, [cv.IMWRITE_JPEG_QUALITY, quality]);
+  } finally {
+    img.release();
+  }
+}
+
+function strokes(width: number, height: number): { thickness: number; fontScale: number } {
+  return { thickness: Math.max(1, Math.round(Math.min(width, height) / 240)), fontScale: Math.max(0.4, Math.min(width, height) / 960) };
+}
+
+/** A copy of the frame's pixels (the frame itself stays as captured) with the boxes and their labels drawn. */
+function annotated(frame: { width: number; height: number; data: Uint8Array }, boxes: SnapshotBox[]): Mat {
   const img = frameMat(frame);
-  const thickness = Math.max(1, Math.round(Math.min(frame.width, frame.height) / 240));
-  const fontScale = Math.max(0.4, Math.min(frame.width, frame.height) / 960);
-  for (const b of o.boxes ?? []) {
+  const { thickness, fontScale } = strokes(frame.width, frame.height);
+  for (const b of boxes) {
     const [x, y, w, h] = b.box.map(Math.round) as [number, number, number, number];
     const color = new cv.Vec3(...(b.color ?? [0, 0, 255]));
     img.drawRectangle(new cv.Rect(x, y, Math.max(1, w), Math.max(1, h)), color, thickness);
@@ -41,9 +87,14 @@ export async function encodeSnapshot(frame: { width: number; height: number; dat
       img.putText(b.label, new cv.Point2(x + 2, top + size.height + 1), cv.FONT_HERSHEY_SIMPLEX, fontScale, new cv.Vec3(255, 255, 255), thickness, cv.LINE_AA);
     }
   }
-  try {
-    return await cv.imencodeAsync(".jpg", img, [cv.IMWRITE_JPEG_QUALITY, o.quality]);
-  } finally {
-    img.release();
-  }
+  return img;
+}
+
+/** The view's name in the panel's bottom-left corner, white on black, legible on any part. */
+function caption(img: Mat, text: string): void {
+  const { thickness, fontScale } = strokes(img.cols, img.rows);
+  const { size, baseLine } = cv.getTextSize(text, cv.FONT_HERSHEY_SIMPLEX, fontScale, thickness);
+  const top = Math.max(0, img.rows - size.height - baseLine - 4);
+  img.drawRectangle(new cv.Rect(0, top, Math.min(img.cols, size.width + 6), img.rows - top), new cv.Vec3(0, 0, 0), -1);
+  img.putText(text, new cv.Point2(3, img.rows - baseLine - 2), cv.FONT_HERSHEY_SIMPLEX, fontScale, new cv.Vec3(255, 255, 255), thickness, cv.LINE_AA);
 }

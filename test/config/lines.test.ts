@@ -68,9 +68,9 @@ test("lines: what a file gets wrong is said with the line's path", () => {
   assert.deepEqual(problems(`${STATION}\nlines: {}\n`), ["lines: must map each line's name to its sections, e.g. lines: { lane1: { camera: ... } }"]);
   assert.deepEqual(problems(`${STATION}\nlines: { "a/b": {} }\n`), ["lines.a/b: a line name is 1-64 letters, digits, '_' or '-' (it is a topic level and a metric label)"]);
   assert.deepEqual(problems(`${STATION}\nlines: { a: { records: { type: memory } } }\n`), [
-    "lines.a.records: 'records' is not a line's section (a line sets line, camera, trigger, engine, engine_runtime, decide, actuation, snapshots; the rest is the station's, at the top level)",
+    "lines.a.records: 'records' is not a line's section (a line sets line, camera, views, trigger, engine, engine_runtime, decide, actuation, snapshots; the rest is the station's, at the top level)",
   ]);
-  assert.deepEqual(problems(`${STATION}\nlines: { a: 5 }\n`), ["lines.a: must be a mapping of the line's sections (line, camera, trigger, engine, engine_runtime, decide, actuation, snapshots)"]);
+  assert.deepEqual(problems(`${STATION}\nlines: { a: 5 }\n`), ["lines.a: must be a mapping of the line's sections (line, camera, views, trigger, engine, engine_runtime, decide, actuation, snapshots)"]);
   assert.deepEqual(problems(`station: { line: x }\n${STATION.replace("station: { site: s, device: d1 }", "")}\nlines: { a: {} }\n`), ["station.line: with lines:, each line is named by its key under lines: leave station.line out"]);
   const two = "a: { actuation: { reject: { name: kick_a } } }, b: { actuation: { reject: { name: kick_b } } }";
   assert.deepEqual(problems(`${STATION}\nlines: { a: { camera: { fps: -1 } } }\n`).length, 1);
@@ -90,7 +90,7 @@ lines:
   a: { camera: { type: v4l2, device: 0 }, actuation: { reject: { name: kick, pin: 17 } } }
   b: { camera: { type: v4l2, device: /dev/video0 }, actuation: { reject: { name: kick, pin: 17 } } }
 `),
-    ["lines.b.actuation: GPIO line name 'kick' is line 'a''s too: each line names its own", "lines.b.actuation: GPIO pin 17 is wired to line 'a' too", "lines.b.camera: camera /dev/video0 is line 'a''s: a device is read by one line"],
+    ["lines.b.actuation: GPIO line name 'kick' is line 'a''s too: each line names its own", "lines.b.actuation: GPIO pin 17 is wired to line 'a' too", "lines.b.camera: camera /dev/video0 is line 'a''s: a device is read by one capture thread"],
   );
   assert.deepEqual(
     problems(`${STATION}
