@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { App } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
+import type { LineConfig } from "./config/schema.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
 import { formatSummary } from "./pipeline/run-stats.js";
@@ -100,7 +101,9 @@ function cmdCheckConfig(args: string[]): number {
   if (values.help) return help("check-config");
   if (positionals.length !== 1) throw usageError("check-config takes exactly one config file");
   const config = loadConfig(positionals[0]!);
-  const form = config.lines ? `${config.lines.length} line${config.lines.length === 1 ? "" : "s"} (${config.lines.map((l) => l.station.line).join(", ")}), from lines:` : `one line '${config.station.line}' (no lines: section)`;
+  // A line with several cameras says which: `lane1 [views top, bottom]`.
+  const named = (l: LineConfig) => `${l.station.line}${l.views ? ` [views ${Object.keys(l.views).join(", ")}]` : ""}`;
+  const form = config.lines ? `${config.lines.length} line${config.lines.length === 1 ? "" : "s"} (${config.lines.map(named).join(", ")}), from lines:` : `one line '${named(config)}' (no lines: section)`;
   if (!values.quiet) process.stdout.write(`${positionals[0]}: valid: ${form}\n`);
   return EXIT.OK;
 }

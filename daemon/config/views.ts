@@ -20,13 +20,16 @@ const VIEW_SECTIONS = ["camera", "engine"] as const;
  * Merges the line's `camera` and `engine` into each view of `raw` (a line's
  * merged raw config), in place; `path` is where the line's sections are.
  * Without a `camera`/`engine` of the line's own, the first view's are the
- * line's (what a line with one camera reports and is checked by).
+ * line's (what a line with one camera reports and is checked by). A view
+ * with a problem is left out, so that the schema does not say it again.
  */
 export function expandViews(raw: Record<string, unknown>, path: (string | number)[]): LinesProblem[] {
   const views = raw.views;
   if (views === undefined) return [];
   const at = (...p: (string | number)[]) => [...path, "views", ...p];
   if (!isPlainObject(views) || Object.keys(views).length === 0) {
+    // Said once here; the schema is not asked about it again.
+    delete raw.views;
     return [{ path: at(), message: "must map each view's name to its camera, e.g. views: { top: { camera: ... }, bottom: { camera: ... } }" }];
   }
   const names = Object.keys(views);
