@@ -31,10 +31,12 @@ import type { Logger } from "../util/log.js";
  * Every source type runs in a capture thread; the config says which. The line
  * holds a frame past its delivery while the part on it is judged (at most the
  * engine's queue, plus one from a model being swapped out) and, when
- * triggered, in the matcher.
+ * triggered or when another view's parts are paired with its frames, in
+ * the matcher.
  */
 export function buildCamera(config: Config, log: Logger): Camera {
-  const held = config.engine_runtime.queue + 1 + (config.line.mode === "triggered" ? FRAMES_KEPT : 0);
+  const matched = config.line.mode === "triggered" || config.views !== undefined;
+  const held = config.engine_runtime.queue + 1 + (matched ? FRAMES_KEPT : 0);
   return new WorkerCamera(config.camera, log, held);
 }
 
