@@ -18,7 +18,6 @@ import type { Pipeline } from "./pipeline/pipeline.js";
 import type { RunStats, Summary } from "./pipeline/run-stats.js";
 import type { SettledPart } from "./pipeline/part.js";
 import { SdNotify } from "./lifecycle/sd-notify.js";
-import type { FrameSampler } from "./http/frame-sampler.js";
 import type { StationHealth } from "./http/station.js";
 import { Watchdog } from "./lifecycle/watchdog.js";
 import type { Logger } from "./util/log.js";
@@ -128,9 +127,6 @@ export class App {
   }
   get stats(): RunStats {
     return this.line.stats;
-  }
-  get frames(): FrameSampler {
-    return this.line.frames;
   }
   /** Escaped parts, bins full, unconfirmed rejects: for the publisher and the operator. */
   get alarms(): Alarms {
@@ -332,10 +328,9 @@ export class App {
   private view(): StationView {
     const line = this.line;
     return {
-      frames: line.frames,
       health: () => this.health(),
       summary: () => this.summary(),
-      lines: () => this.lines.map((l) => ({ name: l.name, summary: () => l.summary(), health: () => this.lineHealth(l) })),
+      lines: () => this.lines.map((l) => ({ name: l.name, frames: l.frames, summary: () => l.summary(), health: () => this.lineHealth(l), addSettledListener: (f) => l.addSettledListener(f) })),
       addSettledListener: (l) => this.addSettledListener(l),
       model: () => line.model.info,
       defectClasses: () => line.pipeline.labels.filter((l) => l !== line.pipeline.decideSettings.okLabel),

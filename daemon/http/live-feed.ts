@@ -3,9 +3,12 @@ import type { Finding, SettledPart } from "../pipeline/part.js";
 import type { Logger } from "../util/log.js";
 import { errorMessage } from "../util/errors.js";
 import { encodeJpeg } from "./frame-sampler.js";
-import type { Station } from "./station.js";
+import type { StationLine } from "./station.js";
 
 export interface LiveStatus {
+  /** The line this status is of, and every line of the station (the page's picker). */
+  line: string;
+  lines: string[];
   time_ms: number;
   state: string;
   paused: boolean;
@@ -37,7 +40,7 @@ const MAX_CLIENTS = 32;
 const KEPT_JPEGS = 4;
 
 /**
- * The live view's source: one status event per interval to every subscriber,
+ * One line's live view: one status event per interval to every subscriber,
  * whatever the line rate, and the frame of the last verdict encoded at most
  * once per interval, only while someone watches.
  */
@@ -54,7 +57,9 @@ export class LiveFeed {
   private readonly sampleTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly station: Station,
+    private readonly station: StationLine,
+    /** Every line's name, for the page's picker. */
+    private readonly lineNames: string[],
     private readonly intervalMs: number,
     private readonly log: Logger,
   ) {
@@ -77,6 +82,8 @@ export class LiveFeed {
     const dSettled = first ? settled - first.settled : 0;
     const j = this.jpegs[this.jpegs.length - 1];
     return {
+      line: this.station.name,
+      lines: this.lineNames,
       time_ms: now,
       state: h.state,
       paused: h.paused,

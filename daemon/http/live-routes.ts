@@ -1,12 +1,22 @@
 import type { FastifyInstance } from "fastify";
 import type { LiveFeed } from "./live-feed.js";
 import type { StationMetrics } from "./metrics.js";
-import { empty, liveFrameQuery, parse } from "./query.js";
+import { empty, liveFrameQuery, liveQuery, parse } from "./query.js";
 import { httpError } from "./http-error.js";
 import type { Station } from "./station.js";
 
-/** Station health and the live view: /healthz, /metrics, /api/me, /api/live, /api/events, /api/live/frame.jpg. */
-export function registerLiveRoutes(app: FastifyInstance, station: Station, live: LiveFeed, metrics: StationMetrics): void {
+/**
+ * Station health and the live view: /healthz, /metrics, /api/me, /api/live,
+ * /api/events, /api/live/frame.jpg. The live view is a line's (`?line=`,
+ * the first line's without it).
+ */
+export function registerLiveRoutes(app: FastifyInstance, station: Station, live: Map<string, LiveFeed>, metrics: StationMetrics): void {
+  const feedOf = (line: string | undefined): LiveFeed => {
+    const feed = line === undefined ? live.values().next().value : live.get(line);
+    if (!feed) throw httpError(404, `no line '${line}' on this station (${[...live.keys()].join(", ")})`);
+    return feed;
+  };
+
   app.get("/healthz", async (req, reply) => {
     const h = station.health();
     const ok = h.state === "running";
@@ -28,20 +38,21 @@ export function registerLiveRoutes(app: FastifyInstance, station: Station, live:
   });
 
   app.get("/api/live", async (req, reply) => {
-    parse(empty, req.query, "parameter");
-    return reply.header("cache-control", "no-store").send(live.status());
+    const { line } = parse(liveQuery, req.query, "parameter");
+    return reply.header("cache-control", "no-store").send(feedOf(line).status());
   });
 
   app.get("/api/events", async (req, reply) => {
-    parse(empty, req.query, "parameter");
+    const { line } = parse(liveQuery, req.query, "parameter");
+    const live = feedOf(line);
     if (live.full()) throw httpError(503, "too many live viewers; try again later");
     reply.hijack();
     live.subscribe(reply.raw);
   });
 
   app.get("/api/live/frame.jpg", async (req, reply) => {
-    const { seq } = parse(liveFrameQuery, req.query, "parameter");
-    const jpeg = live.frame(seq === undefined ? undefined : Number(seq));
+    const { seq, line } = parse(liveFrameQuery, req.query, "parameter");
+    const jpeg = feedOf(line).frame(seq === undefined ? undefined : Number(seq));
     if (!jpeg) throw httpError(404, seq === undefined ? "no frame yet: the live view encodes one while it is watched" : `frame ${seq} is no longer kept`);
     return reply.header("content-type", "image/jpeg").header("cache-control", "no-store").send(jpeg);
   });

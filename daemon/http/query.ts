@@ -48,8 +48,11 @@ export const alarmListQuery = z.object({ limit: count(1, MAX_PAGE, 50), before: 
 export const idParams = z.object({ id }).strict();
 export const verdictBody = z.object({ verdict: z.enum(OPERATOR_VERDICTS, { errorMap: () => ({ message: "must be confirmed or false_reject" }) }) }).strict();
 export const empty = z.object({}).strict();
+const lineName = text.regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a line's name").optional();
+/** A line's live view; without `line`, the first line's. */
+export const liveQuery = z.object({ line: lineName }).strict();
 /** A frame by its sequence number (each URL distinct, so a browser never shows a cached one); without it the latest. */
-export const liveFrameQuery = z.object({ seq: text.regex(/^\d{1,16}$/, "must be a whole number").optional() }).strict();
+export const liveFrameQuery = z.object({ seq: text.regex(/^\d{1,16}$/, "must be a whole number").optional(), line: lineName }).strict();
 
 export function toFilter(q: { from?: number; to?: number; class?: string; verdict?: DefectFilter["verdict"] }): DefectFilter {
   const f: DefectFilter = {};

@@ -33,7 +33,8 @@ export class HttpServer {
   private app: FastifyInstance | undefined;
   private review: Review | undefined;
   readonly metrics: StationMetrics;
-  readonly live: LiveFeed;
+  /** Each line's live view, by line name; the first line's first. */
+  readonly live: Map<string, LiveFeed>;
 
   constructor(
     private readonly config: HttpConfig,
@@ -44,7 +45,9 @@ export class HttpServer {
   ) {
     // Both listen from construction on, so they see every part of the run.
     this.metrics = new StationMetrics(station);
-    this.live = new LiveFeed(station, config.live_interval_ms, log);
+    const lines = station.lines();
+    const names = lines.map((l) => l.name);
+    this.live = new Map(lines.map((l) => [l.name, new LiveFeed(l, names, config.live_interval_ms, log)]));
   }
 
   /** Where it listens once started, e.g. http://127.0.0.1:8080. */
@@ -101,7 +104,7 @@ export class HttpServer {
   }
 
   async stop(): Promise<void> {
-    this.live.close();
+    for (const feed of this.live.values()) feed.close();
     await this.app?.close();
     this.review?.close();
     this.review = undefined;

@@ -24,11 +24,20 @@ export interface StationHealth {
   views?: Array<{ name: string; camera: CameraStats; modelVersion: string; engineQueue: number }>;
 }
 
-export interface Station {
+/** One line as the review server reads it: its books, health, parts and the frames kept for its live view. */
+export interface StationLine {
+  name: string;
   readonly frames: FrameSampler;
+  summary(): Summary;
+  health(): StationHealth;
+  addSettledListener(listener: (p: SettledPart) => void): void;
+}
+
+export interface Station {
   health(): StationHealth;
   summary(): Summary;
-  /** Every line's books, by name (one on most stations). */
-  lines(): Array<{ name: string; summary(): Summary; health(): StationHealth }>;
+  /** Every line, the first one first (one on most stations). */
+  lines(): StationLine[];
+  /** Every settled part of every line. */
   addSettledListener(listener: (p: SettledPart) => void): void;
 }

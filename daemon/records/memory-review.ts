@@ -58,7 +58,7 @@ export class MemoryReview implements Review {
       triggered_at: r.triggeredAt,
       settled_at: r.settledAt,
       timings_ms: { capture: r.captureMs, preprocess: r.preprocessMs, infer: r.inferMs, decide: r.decideMs, total: r.totalMs, pulse_late: r.pulseLateMs },
-      findings: [...r.defects].sort((a, b) => b.score - a.score),
+      findings: [...r.defects].sort((a, b) => b.score - a.score).map(({ view, ...d }) => ({ ...d, ...(view !== null && { view }) })),
       views: r.views.map((v) => ({ view: v.view, verdict: v.verdict, class: v.class, score: v.score, failsafe: v.failsafe, detail: v.detail })),
       operator: k.verdict?.operator ?? null,
       verdict_time_ms: k.verdict?.timeMs ?? null,

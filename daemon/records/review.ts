@@ -38,7 +38,8 @@ export interface DefectDetail extends DefectSummary {
   triggered_at: string;
   settled_at: string;
   timings_ms: { capture: number | null; preprocess: number | null; infer: number | null; decide: number | null; total: number | null; pulse_late: number | null };
-  findings: Array<{ class: string; score: number; box: [number, number, number, number] | null; view: string | null }>;
+  /** `view`: the camera that saw it, on a line with several. */
+  findings: Array<{ class: string; score: number; box: [number, number, number, number] | null; view?: string }>;
   /** Each view's verdict, for a part seen by several cameras (the part's is the worst view's); empty otherwise. */
   views: Array<{ view: string; verdict: string; class: string | null; score: number | null; failsafe: string | null; detail: string | null }>;
   operator: string | null;

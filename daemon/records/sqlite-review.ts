@@ -93,7 +93,7 @@ export class SqliteReview implements Review {
       class: d.class,
       score: d.score,
       box: d.box_x === null ? null : ([d.box_x, d.box_y ?? 0, d.box_w ?? 0, d.box_h ?? 0] as [number, number, number, number]),
-      view: d.view,
+      ...(d.view !== null && { view: d.view }),
     }));
     const views = this.statement("SELECT view, verdict, class, score, failsafe, detail FROM inspection_views WHERE inspection_id = ? ORDER BY rowid").all(id) as DefectDetail["views"];
     const n = (k: string) => (r[k] as number | null) ?? null;

@@ -11,6 +11,8 @@ import { readImageHeader } from "../../daemon/vision/image-header.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { tempDir, waitFor } from "../capture/camera-fixtures.js";
+import { sleep } from "../../daemon/util/clock.js";
+import { launchChromium, SCREENSHOTS } from "../http/browser.js";
 
 type Row = { id: number; part_id: number; outcome: string; verdict: string; reason: string; failsafe: string | null; detail: string | null; snapshot_path: string | null };
 type ViewRow = { view: string; verdict: string; class: string | null; failsafe: string | null };
@@ -30,7 +32,7 @@ station: { site: t, line: l1, device: d1 }
 data_dir: ${JSON.stringify(join(dir, "data"))}
 records: { type: sqlite }
 publish: { type: memory }
-http: { enabled: false }
+http: { port: 0, auth: { anonymous: viewer } }
 lifecycle: { progress_report_ms: 60000 }
 engine: { type: simulated, latency_ms: 2, error_rate: 0 }
 actuation: { window_ms: 100 }
@@ -58,6 +60,30 @@ views:
     const bottomLost = () => settled.filter((p) => p.judgement.views?.find((v) => v.view === "bottom")?.failsafe === "no-frame");
     await waitFor("parts without the bottom view, rejected by the top one and failed safe", () => bottomLost().some((p) => p.judgement.verdict === "reject") && bottomLost().some((p) => p.judgement.verdict === "unknown"));
     renameSync(`${video}.moved`, video);
+    // The review shows each view's verdict beside the part's, and which view saw each finding.
+    const rejected = settled.find((p) => p.outcome === "rejected" && p.judgement.verdict === "reject")!;
+    let id: number | undefined;
+    for (let before: string | null = null; id === undefined; ) {
+      // Newest first: page back until the part's row (written by now, or on its way) turns up.
+      const page = (await (await fetch(`${app.http!.url}/api/defects?limit=200${before ? `&before=${before}` : ""}`)).json()) as { items: Array<{ id: number; part_id: number }>; next: string | null };
+      id = page.items.find((i) => i.part_id === rejected.id)?.id;
+      before = page.next;
+      if (id === undefined && before === null) await sleep(200);
+    }
+    const detail = (await (await fetch(`${app.http!.url}/api/defects/${id}`)).json()) as { views: Array<{ view: string; verdict: string }>; findings: Array<{ view?: string }> };
+    assert.deepEqual(detail.views.map((v) => [v.view, v.verdict]), rejected.judgement.views!.map((v) => [v.view, v.verdict]));
+    assert.ok(detail.findings.every((f) => f.view === "top" || f.view === "bottom"));
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(90_000);
+      await page.goto(`${app.http!.url}/defects/${id}`);
+      await page.waitForSelector("#views tr.view");
+      assert.deepEqual(await page.$$eval("#views tr.view td:first-child", (tds) => tds.map((td) => td.textContent)), ["top", "bottom"]);
+      await page.screenshot({ path: join(SCREENSHOTS, "defect-views.png") });
+    } finally {
+      await browser.close();
+    }
   } finally {
     await app.stop("test done");
   }
@@ -68,7 +94,11 @@ views:
 
   for (const p of settled) {
     const views = p.judgement.views;
-    assert.ok(views, `part ${p.id} has its views' verdicts`);
+    if (!views) {
+      // Only a part the tracker failed safe before its views answered (its deadline passed: a busy machine) has none.
+      assert.ok(p.judgement.failsafe === "late" || p.judgement.failsafe === "overload", `part ${p.id} has its views' verdicts (${p.reason})`);
+      continue;
+    }
     assert.deepEqual(views.map((v) => v.view), ["top", "bottom"]);
     const worst = views.some((v) => v.verdict === "reject") ? "reject" : views.some((v) => v.verdict === "unknown") ? "unknown" : "pass";
     assert.equal(p.judgement.verdict, worst, `part ${p.id}: the worst view's verdict (${views.map((v) => `${v.view} ${v.verdict}`).join(", ")})`);
@@ -88,6 +118,7 @@ views:
     for (const r of rows) {
       const p = settled.find((x) => x.id === r.part_id)!;
       const vs = viewRows.all(r.id) as ViewRow[];
+      if (!p.judgement.views) continue;
       assert.deepEqual(vs.map((v) => [v.view, v.verdict, v.failsafe]), p.judgement.views!.map((v) => [v.view, v.verdict, v.failsafe ?? null]), `part ${p.id}'s view rows`);
       if (r.outcome === "rejected" && r.verdict === "reject") {
         const seen = (defectViews.all(r.id) as Array<{ view: string | null }>).map((d) => d.view);
@@ -102,9 +133,13 @@ views:
     db.close();
   }
 
-  const messages = (app.publisher as MemoryPublisher).received.filter((m) => m.topic.endsWith("/defects")).map((m) => JSON.parse(m.payload) as { part: number; classes: string[]; seen_by: string[]; views: Array<{ view: string; verdict: string }> });
+  const messages = (app.publisher as MemoryPublisher).received.filter((m) => m.topic.endsWith("/defects")).map((m) => JSON.parse(m.payload) as { part: number; failsafe: string | null; classes: string[]; seen_by: string[]; views?: Array<{ view: string; verdict: string }> });
   assert.equal(messages.length, settled.filter((p) => p.outcome === "rejected").length, "one defect message per rejected part");
   for (const m of messages) {
+    if (!m.views) {
+      assert.ok(m.failsafe === "late" || m.failsafe === "overload", `part ${m.part}'s message carries its views`);
+      continue;
+    }
     assert.equal(m.seen_by.length, m.classes.length);
     assert.deepEqual(m.views.map((v) => v.view), ["top", "bottom"], `part ${m.part}'s message carries each view's verdict`);
   }

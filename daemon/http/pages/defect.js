@@ -19,8 +19,19 @@ async function load(me) {
   $("class").className = `tag ${d.outcome}`;
   $("time").textContent = fmtTime(d.time_ms);
   $("meta").textContent = `model ${d.model_version} · verdict ${d.verdict}${d.failsafe ? ` · fail-safe: ${d.failsafe}` : ""}${d.detail ? ` · ${d.detail}` : ""}`;
+  // A part seen by several cameras: which view saw each finding, and each view's own verdict.
+  const several = d.views.length > 0;
+  $("viewcol").hidden = !several;
   $("findings").replaceChildren(
-    ...d.findings.map((f) => el("tr", { class: "finding" }, el("td", {}, f.class), el("td", {}, fmtScore(f.score)), el("td", { class: "dim" }, f.box ? f.box.map((v) => Math.round(v)).join(", ") : "–"))),
+    ...d.findings.map((f) =>
+      el("tr", { class: "finding" }, el("td", {}, f.class), el("td", {}, fmtScore(f.score)), el("td", { class: "dim" }, f.box ? f.box.map((v) => Math.round(v)).join(", ") : "–"), several ? el("td", {}, f.view ?? "–") : null),
+    ),
+  );
+  $("viewsection").hidden = !several;
+  $("views").replaceChildren(
+    ...d.views.map((v) =>
+      el("tr", { class: "view" }, el("td", {}, v.view), el("td", {}, el("span", { class: `tag ${v.verdict === "pass" ? "accepted" : "rejected"}` }, v.verdict)), el("td", {}, v.class ?? "–"), el("td", {}, v.score === null ? "–" : fmtScore(v.score)), el("td", { class: "dim" }, v.failsafe ? `${v.failsafe}${v.detail ? `: ${v.detail}` : ""}` : "")),
+    ),
   );
   $("timings").replaceChildren(
     ...Object.entries(d.timings_ms).map(([k, v]) => el("tr", {}, el("th", {}, k.replace("_", " ")), el("td", {}, v === null ? "–" : v.toFixed(2)))),
@@ -28,7 +39,8 @@ async function load(me) {
   showVerdict(d);
   if (d.snapshot) {
     const img = $("snapshot");
-    img.onload = () => drawBoxes($("boxes"), d.findings, img.naturalWidth, img.naturalHeight);
+    // The views' snapshot has its boxes drawn in, each in its own panel.
+    if (!several) img.onload = () => drawBoxes($("boxes"), d.findings, img.naturalWidth, img.naturalHeight);
     img.src = d.snapshot;
   } else {
     $("snapshot").hidden = true;

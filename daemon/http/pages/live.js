@@ -2,8 +2,24 @@ import { drawBoxes, el, header, fmtScore } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 let shownSeq = null;
+/** The line shown (`?line=`); the station's first without it. */
+const line = new URLSearchParams(location.search).get("line");
+const lineQuery = line === null ? "" : `line=${encodeURIComponent(line)}`;
+
+/** A station with several lines offers each; choosing one reloads the page on it. */
+function showLines(s) {
+  const pick = $("line");
+  if (s.lines.length < 2) return;
+  if (pick.hidden) {
+    pick.replaceChildren(...s.lines.map((name) => el("option", { value: name }, `line ${name}`)));
+    pick.onchange = () => (location.search = `?line=${encodeURIComponent(pick.value)}`);
+    pick.hidden = false;
+  }
+  pick.value = s.line;
+}
 
 function show(s) {
+  showLines(s);
   $("state").textContent = s.paused ? "paused" : s.camera_connected || s.state !== "running" ? s.state : "camera lost";
   $("state").className = `tag ${s.state === "running" && s.camera_connected && !s.paused ? "running" : "rejected"}`;
   $("model").textContent = `model ${s.model_version}`;
@@ -54,11 +70,11 @@ function showFrame(framed) {
     done();
   };
   img.onerror = done;
-  img.src = `/api/live/frame.jpg?seq=${framed.frame_seq}`;
+  img.src = `/api/live/frame.jpg?seq=${framed.frame_seq}${lineQuery && `&${lineQuery}`}`;
 }
 
 function connect() {
-  const events = new EventSource("/api/events");
+  const events = new EventSource(`/api/events${lineQuery && `?${lineQuery}`}`);
   events.addEventListener("status", (e) => {
     $("error").textContent = "";
     show(JSON.parse(e.data));
