@@ -93,6 +93,20 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
   await checkGolden(pkg, judge);
 
   let closed = false;
+  const inferOne = async (frame: BackendFrame): Promise<BackendResult> => {
+    const t0 = nowMs();
+    timing.preprocessMs = 0;
+    // Preprocessing only reads the frame, which stays as it is until this answers (Engine.infer).
+    const mat = frameView(frame);
+    let output: EngineOutput;
+    try {
+      output = await judge(mat);
+    } finally {
+      mat.release();
+    }
+    return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
+  };
+  let turn: Promise<unknown> = Promise.resolve();
   return {
     info: {
       name: m.name,
@@ -109,18 +123,14 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
         notes,
       },
     },
-    async infer(frame: BackendFrame): Promise<BackendResult> {
-      const t0 = nowMs();
-      timing.preprocessMs = 0;
-      // Preprocessing only reads the frame, which stays as it is until this answers (Engine.infer).
-      const mat = frameView(frame);
-      let output: EngineOutput;
-      try {
-        output = await judge(mat);
-      } finally {
-        mat.release();
-      }
-      return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
+    infer(frame: BackendFrame): Promise<BackendResult> {
+      // One frame at a time: the input buffer and the timing are the
+      // backend's own, and onnxruntime reads the buffer while its run is
+      // awaited, so a second frame (another line or view on this engine)
+      // preprocessed meanwhile would be judged in the first one's place.
+      const mine = turn.then(() => inferOne(frame));
+      turn = mine.catch(() => undefined);
+      return mine;
     },
     close: () => {
       // A runtime released twice throws (onnxruntime, TF.js): closing is once.

@@ -168,7 +168,9 @@ export class Pipeline {
   private async judge(part: Part, held: Array<HeldFrame | undefined>, nearWhat: string): Promise<void> {
     const primary = held[0]?.frame;
     if (primary) part.frameSeq = primary.seq;
-    const truth = held.find((h) => h?.frame.truth)?.frame.truth;
+    // Views see different faces of the part: it is defective if any of them shows a defect.
+    const truths = held.flatMap((h) => (h?.frame.truth ? [h.frame.truth] : []));
+    const truth = truths.find((t) => t.defect !== null) ?? truths[0];
     if (truth) part.truth = truth;
     const answered: JudgedFrame[] = [];
     try {
