@@ -7,6 +7,7 @@ import { captureBenchmark } from "./capture.js";
 import { stressBenchmark } from "./stress.js";
 import { wakeBenchmark } from "./wake.js";
 import { linesBenchmark } from "./lines.js";
+import { soakBenchmark } from "./soak.js";
 
 /** Every benchmark `npm run bench` knows, in the order it runs them. */
-export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark, linesBenchmark];
+export const BENCHMARKS: Benchmark[] = [recordsBenchmark, actuationBenchmark, inferenceBenchmark, captureBenchmark, pipelineBenchmark, stressBenchmark, wakeBenchmark, linesBenchmark, soakBenchmark];

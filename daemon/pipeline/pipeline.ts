@@ -208,7 +208,9 @@ export class Pipeline {
     } catch (err) {
       const code = errorCode(err);
       const reason = code === "E_ENGINE_OVERLOAD" ? "overload" : "error";
-      this.log.warn({ part: part.id, code, err: errorMessage(err), ...(several && { view: view.name }) }, `part ${part.id} fails safe: ${reason}${several ? ` (view ${view.name})` : ""}`);
+      // With several views the part may still be rejected by another: this view has no verdict, the part's is the worst view's.
+      const what = several ? `part ${part.id}: view ${view.name} has no verdict (${reason})` : `part ${part.id} fails safe: ${reason}`;
+      this.log.warn({ part: part.id, code, err: errorMessage(err), ...(several && { view: view.name }) }, what);
       if (reason === "error") answered.push({ view: view.name, frame, judgement: undefined });
       return { view: view.name, frameSeq: frame.seq, failsafe: reason, detail: `${code}: ${errorMessage(err)}` };
     }
