@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Summary } from "../pipeline/run-stats.js";
 import type { Station, StationHealth } from "./station.js";
+import { MAIN_VIEW } from "../config/schema.js";
 
 const STAGES = ["capture", "preprocess", "infer", "decide", "total"] as const;
 
@@ -85,15 +86,34 @@ export class StationMetrics {
     perLine("edge_inspect_false_rejects_total", "Good parts rejected, against the line's ground truth (where it has one)", [], (l, set) => set({}, l.summary.truth?.false_rejects ?? 0));
     perLine("edge_inspect_late_verdicts_total", "Verdicts that came after their part had failed safe", [], (l, set) => set({}, l.summary.late_verdicts));
     perLine("edge_inspect_frames_dropped_total", "Free-run frames not taken because the line was saturated", [], (l, set) => set({}, l.summary.frames_dropped));
-    perLine("edge_inspect_camera_reconnects_total", "Camera reconnects", [], (l, set) => set({}, l.health.camera.reconnects));
-    perLine("edge_inspect_camera_stalls_total", "Camera stalls (no frame within stall_ms)", [], (l, set) => set({}, l.health.camera.stalls));
+    // Per camera: a line's views (one, `main`, on a line with one camera).
+    const cameras = (l: LineReading) => l.health.views ?? [{ name: MAIN_VIEW, camera: l.health.camera }];
+    perLine("edge_inspect_camera_reconnects_total", "Camera reconnects", ["view"], (l, set) => {
+      for (const v of cameras(l)) set({ view: v.name }, v.camera.reconnects);
+    });
+    perLine("edge_inspect_camera_stalls_total", "Camera stalls (no frame within stall_ms)", ["view"], (l, set) => {
+      for (const v of cameras(l)) set({ view: v.name }, v.camera.stalls);
+    });
+    perLine("edge_inspect_camera_frames_total", "Frames the camera delivered", ["view"], (l, set) => {
+      for (const v of cameras(l)) set({ view: v.name }, v.camera.frames);
+    });
     books("edge_inspect_records_dropped_total", "Inspections the store gave up on", [], (set) => set({}, h().store.dropped));
     books("edge_inspect_outbox_dropped_total", "Outbox messages dropped over the backlog budget", [], (set) => set({}, h().store.outboxDropped));
     lineGauge("edge_inspect_parts_in_flight", "Parts between trigger and ejector", (l) => l.health.inFlight);
     lineGauge("edge_inspect_engine_queue_depth", "Frames waiting for the inference worker", (l) => l.health.engineQueue);
     gauge("edge_inspect_store_pending_writes", "Inspections not yet durable", () => h().store.pendingWrites);
     gauge("edge_inspect_outbox_backlog", "MQTT messages waiting for the broker's acknowledgement", () => h().store.outbox);
-    lineGauge("edge_inspect_camera_connected", "1 while the camera delivers", (l) => (l.health.camera.connected ? 1 : 0));
+    new Gauge({
+      name: "edge_inspect_camera_connected",
+      help: "1 while the camera delivers",
+      labelNames: ["line", "view"],
+      registers: [r],
+      collect: () => {
+        const g = r.getSingleMetric("edge_inspect_camera_connected") as Gauge<"line" | "view">;
+        g.reset();
+        for (const l of this.reading().lines) for (const v of cameras(l)) g.set({ line: l.name, view: v.name }, v.camera.connected ? 1 : 0);
+      },
+    });
     gauge("edge_inspect_event_loop_lag_p99_seconds", "Event-loop lag p99 over the run", () => this.reading().lines[0]!.summary.event_loop_lag_ms.p99 / 1000);
     new Gauge({
       name: "edge_inspect_model_info",

@@ -13,6 +13,7 @@ import { quietLog } from "../fakes/quiet-log.js";
 import { tempDir, waitFor } from "../capture/camera-fixtures.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { launchChromium, SCREENSHOTS } from "../http/browser.js";
+import { parsePrometheusText, sample } from "../http/prom-text.js";
 
 type Row = { id: number; part_id: number; outcome: string; verdict: string; reason: string; failsafe: string | null; detail: string | null; snapshot_path: string | null };
 type ViewRow = { view: string; verdict: string; class: string | null; failsafe: string | null };
@@ -73,6 +74,10 @@ views:
     const detail = (await (await fetch(`${app.http!.url}/api/defects/${id}`)).json()) as { views: Array<{ view: string; verdict: string }>; findings: Array<{ view?: string }> };
     assert.deepEqual(detail.views.map((v) => [v.view, v.verdict]), rejected.judgement.views!.map((v) => [v.view, v.verdict]));
     assert.ok(detail.findings.every((f) => f.view === "top" || f.view === "bottom"));
+    // /metrics has each view's camera under its name.
+    const metrics = parsePrometheusText(await (await fetch(`${app.http!.url}/metrics`)).text());
+    for (const view of ["top", "bottom"]) assert.ok((sample(metrics, "edge_inspect_camera_frames_total", "edge_inspect_camera_frames_total", { line: "l1", view }) ?? 0) > 0, `${view}'s frames`);
+    assert.equal(sample(metrics, "edge_inspect_camera_connected", "edge_inspect_camera_connected", { line: "l1", view: "top" }), 1);
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
