@@ -151,6 +151,9 @@ lines:
       failsafe_before: reasons("before"),
       failsafe_fault: reasons("camera gone"),
       failsafe_after: reasons("after"),
+      // Parts the ejector could not hit (the alarm says why: a busy machine's main thread late with the part).
+      escaped: s.escaped,
+      truth_escaped: s.truth?.escaped ?? 0,
     };
   });
   const ids = rows.map((r) => r.id);
