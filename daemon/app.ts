@@ -330,11 +330,18 @@ export class App {
     return {
       health: () => this.health(),
       summary: () => this.summary(),
-      lines: () => this.lines.map((l) => ({ name: l.name, frames: l.frames, summary: () => l.summary(), health: () => this.lineHealth(l), addSettledListener: (f) => l.addSettledListener(f) })),
+      lines: () =>
+        this.lines.map((l) => ({
+          name: l.name,
+          frames: l.frames,
+          summary: () => l.summary(),
+          health: () => this.lineHealth(l),
+          addSettledListener: (f) => l.addSettledListener(f),
+          model: () => l.model.info,
+          defectClasses: () => l.pipeline.labels.filter((c) => c !== l.pipeline.decideSettings.okLabel),
+          thresholds: () => ({ threshold: l.pipeline.decideSettings.threshold, thresholds: l.pipeline.decideSettings.thresholds }),
+        })),
       addSettledListener: (l) => this.addSettledListener(l),
-      model: () => line.model.info,
-      defectClasses: () => line.pipeline.labels.filter((l) => l !== line.pipeline.decideSettings.okLabel),
-      thresholds: () => ({ threshold: line.pipeline.decideSettings.threshold, thresholds: line.pipeline.decideSettings.thresholds }),
       lineMetrics: () => {
         if (this.lines.length === 1) return line.metrics();
         // The station's totals, and each line's own under its name.

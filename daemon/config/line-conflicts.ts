@@ -5,16 +5,12 @@ import type { LinesProblem } from "./lines.js";
  * What two lines of one station may not share: they drive one GPIO driver
  * (the station opens its chip once), so a line name or pin belongs to one
  * line; and a camera device is read by one capture thread (of one view of
- * one line, on a station with one line too). And what a
- * station of several lines cannot have yet.
+ * one line, on a station with one line too).
  */
 export function crossLineProblems(lines: LineConfig[]): LinesProblem[] {
   const problems: LinesProblem[] = [];
   if (lines.length < 2) return cameraProblems(lines);
   const first = lines[0]!;
-  const p = first.publish;
-  // The edge node births one device, the station's line; DDATA for a device it never birthed breaks the spec.
-  if (p.type === "mqtt" && p.sparkplug?.enabled) problems.push({ path: ["publish", "sparkplug"], message: "Sparkplug B serves a one-line station: a device per line is not supported yet" });
   const gpioNames = new Map<string, string>();
   const pins = new Map<string, string>();
   for (const c of lines) {

@@ -10,14 +10,14 @@ import { OutboxDrainer } from "../publish/outbox-drainer.js";
 import { defectMessage } from "../publish/messages.js";
 import { SparkplugNode } from "../publish/sparkplug/edge-node.js";
 import { edgeNodeId, edgeNodeOptions } from "../publish/sparkplug/options.js";
-import { stationSource, type SparkplugStation } from "../publish/sparkplug/station-metrics.js";
+import { stationSource, type SparkplugLine, type SparkplugStation } from "../publish/sparkplug/station-metrics.js";
 import { DeviceCommands } from "../publish/sparkplug/device-commands.js";
 import { ActiveAlarms } from "../publish/sparkplug/active-alarms.js";
 import { sparkplugDefectEntry } from "../publish/sparkplug/defect-event.js";
 import { isSparkplugTopic, type EdgeNodeId } from "../publish/sparkplug/topics.js";
 import { DemoBroker } from "../publish/broker/embedded-broker.js";
 import { HttpServer } from "../http/server.js";
-import type { Station as HttpStation } from "../http/station.js";
+import type { Station as HttpStation, StationLine } from "../http/station.js";
 import type { SettledPart } from "../pipeline/part.js";
 import type { Alarms } from "../actuation/alarms.js";
 import { EdgeError } from "../util/errors.js";
@@ -32,7 +32,9 @@ export interface Step {
 }
 
 /** What the station reads of the running line and its owner, for commands, telemetry, Sparkplug and the review server. */
-export interface StationView extends HttpStation, Omit<SparkplugStation, "commandStats" | "activeAlarms"> {
+export interface StationView extends HttpStation, Omit<SparkplugStation, "commandStats" | "activeAlarms" | "lines"> {
+  /** Every line as the review server and the Sparkplug node read it. */
+  lines(): Array<StationLine & SparkplugLine>;
   /** Line counters and state for the periodic `metrics` message, the station adds its own. */
   lineMetrics(): Record<string, unknown>;
 }
@@ -186,18 +188,12 @@ export class Station {
     commands: Extract<Config["publish"], { type: "mqtt" }>["commands"],
     view: StationView,
   ): NonNullable<Station["sparkplug"]> {
-    const source = stationSource(
-      {
-        summary: () => view.summary(),
-        health: () => view.health(),
-        model: () => view.model(),
-        defectClasses: () => view.defectClasses(),
-        thresholds: () => view.thresholds(),
-        commandStats: () => this.commands.counts,
-        activeAlarms: () => this.activeAlarms.codes(),
-      },
-      this.config.station.line,
-    );
+    const source = stationSource({
+      health: () => view.health(),
+      lines: () => view.lines(),
+      commandStats: () => this.commands.counts,
+      activeAlarms: () => this.activeAlarms.codes(),
+    });
     const node = new SparkplugNode(edgeNodeOptions(this.config, p, s, this.demoBroker), source, this.log.child({ component: "sparkplug" }));
     const dcmd = new DeviceCommands(this.commands, commands.max_payload_bytes, s.dcmd_identity, () => node.flushChanges(), this.log.child({ component: "sparkplug" }));
     node.onDeviceCommand((c) => void dcmd.handle(c).catch((err: unknown) => this.log.error({ err }, "DCMD handling failed")));

@@ -100,9 +100,6 @@ lines:
 `),
     [`lines.b.actuation.gpio: every line drives the station's one GPIO driver: {"type":"gpiod","chip":"gpiochip0"} as line 'a' has it`],
   );
-  assert.deepEqual(problems(`${STATION.replace("records: { type: memory }", "publish: { type: mqtt, url: mqtt://127.0.0.1:1883, sparkplug: { enabled: true } }")}\nlines: { a: { actuation: { reject: { name: kick_a } } }, b: { actuation: { reject: { name: kick_b } } } }\n`), [
-    "publish.sparkplug: Sparkplug B serves a one-line station: a device per line is not supported yet",
-  ]);
   // Distinct names and devices: accepted.
   const ok = parseConfigText("t.yaml", `${STATION}\nlines: { a: { actuation: { reject: { name: kick_a } } }, b: { actuation: { reject: { name: kick_b } } } }\n`, {});
   assert.equal(ok.lines?.length, 2);

@@ -47,6 +47,8 @@ export interface Received {
 }
 
 export interface DefectEvent {
+  /** The device (line) whose DDATA carried it. */
+  device: string;
   id: string;
   part: number;
   reason: string;
@@ -274,12 +276,12 @@ export class HostApplication {
       }
       if (def.device !== device) this.violation("tck-id-payloads-alias-uniqueness", `alias ${m.alias} (${def.name}) of '${def.device}' in a ${verb} of '${device}'`);
       if (m.datatype !== undefined && m.datatype !== def.datatype) this.violation("tck-id-topics-dbirth-metrics", `${def.name}: datatype ${m.datatype}, born ${def.datatype}`);
-      if (def.name === "Defects/Event") this.event(m);
+      if (def.name === "Defects/Event") this.event(device, m);
       else if (!m.isHistorical) this.tags.get(device)?.set(def.name, valueOf(m));
     }
   }
 
-  private event(m: HostMetric): void {
+  private event(device: string, m: HostMetric): void {
     const ds = m.datasetValue;
     const columns = ds?.columns ?? [];
     for (const row of ds?.rows ?? []) {
@@ -288,6 +290,7 @@ export class HostApplication {
         return e.stringValue ?? e.longValue ?? e.intValue;
       };
       this.events.push({
+        device,
         id: String(v("id")),
         part: Number(v("part")),
         reason: String(v("reason")),

@@ -12,8 +12,8 @@ interface Write {
 
 /**
  * DCMD writes as the station's commands, through the same checks, limits and
- * counters as `cmd/<name>` (size, rate, retained, READY, schema, identity):
- * `Control/Paused` is pause or resume, `Thresholds/Default` and
+ * counters as `cmd/<name>` (size, rate, retained, READY, schema, identity),
+ * on the line the device is: `Control/Paused` is pause or resume, `Thresholds/Default` and
  * `Thresholds/<class>` are set-threshold. The sender is the MQTT 5 user
  * property `from`, or the DCMD's `Command/From` metric, or `identity` (for
  * hosts that can set neither); it must be in the allow-list like any other.
@@ -46,7 +46,8 @@ export class DeviceCommands {
       anyOk ||= r.ok;
     };
     for (const w of writes) {
-      const payload = Buffer.from(JSON.stringify({ ...w.args, ...(from !== undefined && { from }) }));
+      // A device is a line: the command acts on the line the DCMD was addressed to.
+      const payload = Buffer.from(JSON.stringify({ ...w.args, line: c.device, ...(from !== undefined && { from }) }));
       await this.commands.handle(
         { topic: this.commands.commandTopic(w.name), payload, retain: c.retain, userProperties: c.userProperties },
         answer,

@@ -7,15 +7,23 @@ import { DataType } from "./codec.js";
 import { DEFECT_EVENT_METRIC, emptyDefectEvent } from "./defect-event.js";
 import type { DeviceSource, NodeSource, Reading } from "./readings.js";
 
-/** What the station offers its Sparkplug node; App supplies it. */
-export interface SparkplugStation {
+/** One line of the station as its Sparkplug device reads it. */
+export interface SparkplugLine {
+  name: string;
   summary(): Summary;
   health(): StationHealth;
   model(): EngineInfo | undefined;
   defectClasses(): string[];
   thresholds(): { threshold: number; thresholds: Record<string, number> };
+}
+
+/** What the station offers its Sparkplug node; App supplies it. */
+export interface SparkplugStation {
+  health(): StationHealth;
+  /** Every line, the first one first: a device each. */
+  lines(): SparkplugLine[];
   commandStats(): CommandStats;
-  /** Codes of the alarms raised and not cleared. */
+  /** Codes of the alarms raised and not cleared (the station's, on every line's device). */
   activeAlarms(): string[];
 }
 
@@ -34,11 +42,12 @@ export const FROM_METRIC = "Command/From";
 
 /**
  * The station as a Sparkplug edge node: store and command books on the node,
- * one device per line (today the station's one line, keyed by its name).
- * Rates are taken between two readings of the same device.
+ * one device per line, keyed by its name (a station's lines are fixed for
+ * its run: the devices are made once). Rates are taken between two readings
+ * of the same device.
  */
-export function stationSource(station: SparkplugStation, lineName: string): NodeSource {
-  const line = lineDevice(station, lineName);
+export function stationSource(station: SparkplugStation): NodeSource {
+  const devices = station.lines().map((l) => lineDevice(l, () => station.activeAlarms()));
   return {
     readings: () => {
       const h = station.health();
@@ -55,21 +64,21 @@ export function stationSource(station: SparkplugStation, lineName: string): Node
         u64("Commands/Refused", c.refused),
       ];
     },
-    devices: () => [line],
+    devices: () => devices,
   };
 }
 
-function lineDevice(station: SparkplugStation, id: string): DeviceSource {
+function lineDevice(line: SparkplugLine, activeAlarms: () => string[]): DeviceSource {
   let last: { atMs: number; triggered: number; rejected: number } | undefined;
   return {
-    id,
+    id: line.name,
     readings: () => {
-      const s = station.summary();
-      const h = station.health();
-      const model = station.model();
-      const classes = station.defectClasses();
-      const t = station.thresholds();
-      const alarms = station.activeAlarms();
+      const s = line.summary();
+      const h = line.health();
+      const model = line.model();
+      const classes = line.defectClasses();
+      const t = line.thresholds();
+      const alarms = activeAlarms();
       const now = Date.now();
       const dt = last ? (now - last.atMs) / 1000 : 0;
       const rate = (n: number, was: number | undefined) => (dt > 0 && was !== undefined ? (n - was) / dt : 0);
