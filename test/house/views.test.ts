@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, renameSync } from "node:fs";
+import { cpSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { App } from "../../daemon/app.js";
@@ -14,6 +14,16 @@ import { tempDir, waitFor } from "../capture/camera-fixtures.js";
 import { sleep } from "../../daemon/util/clock.js";
 import { launchChromium, SCREENSHOTS } from "../http/browser.js";
 import { parsePrometheusText, sample } from "../http/prom-text.js";
+import { CLASSIFIER } from "../inference/fixtures.js";
+
+/** A copy of a model package under another version (model.yaml itself is not hashed). */
+function copyOf(pkg: string, version: string, dir: string): string {
+  const to = join(dir, `model-${version}`);
+  cpSync(pkg, to, { recursive: true });
+  const yaml = join(to, "model.yaml");
+  writeFileSync(yaml, readFileSync(yaml, "utf8").replace("version: 1.0.0", `version: ${version}`));
+  return to;
+}
 
 type Row = { id: number; part_id: number; outcome: string; verdict: string; reason: string; failsafe: string | null; detail: string | null; snapshot_path: string | null };
 type ViewRow = { view: string; verdict: string; class: string | null; failsafe: string | null };
@@ -183,4 +193,44 @@ views:
   const seqs = settled.map((p) => p.judgement.views?.find((v) => v.view === "right")?.frameSeq).filter((x): x is number => x !== undefined);
   assert.equal(new Set(seqs).size > 1, true, "the right view's frames follow the parts");
   for (const p of settled) assert.deepEqual(p.judgement.views?.map((v) => v.view), ["left", "right"]);
+});
+
+test("views and a model swap: swap-model moves every view judged by the line's engine, a view with a model of its own keeps it; a reload changing the views needs a restart", async (t) => {
+  const dir = tempDir(t);
+  const pkg = copyOf(CLASSIFIER, "2.0.0", dir);
+  const yaml = `
+station: { site: t, line: l1, device: d1 }
+data_dir: ${JSON.stringify(join(dir, "data"))}
+records: { type: memory }
+publish: { type: memory }
+http: { enabled: false }
+lifecycle: { progress_report_ms: 60000 }
+engine: { type: onnx, package: ${JSON.stringify(CLASSIFIER)}, variant: float32, providers: [cpu], threads: { intra_op: 1 } }
+line: { mode: free-run, travel_ms: 400, decision_margin_ms: 20, frame_tolerance_ms: 80 }
+actuation: { window_ms: 100 }
+camera: { type: synthetic, width: 160, height: 120, fps: 10, defect_rate: 0.3 }
+views:
+  top: { camera: { seed: 3 } }
+  bottom: { camera: { seed: 4 } }
+  side: { camera: { seed: 5 }, engine: { variant: int8 } }
+`;
+  const app = new App(lineConfig(yaml), quietLog());
+  await app.start();
+  try {
+    const versions = () => app.line.views.map((v) => `${v.name} ${v.model.info?.version}`);
+    assert.deepEqual(versions(), ["top 1.0.0", "bottom 1.0.0", "side 1.0.0"]);
+    assert.equal(app.line.modelVersion(), "1.0.0");
+    const info = await app.swapModel(pkg, "float32");
+    assert.equal(info.version, "2.0.0");
+    assert.deepEqual(versions(), ["top 2.0.0", "bottom 2.0.0", "side 1.0.0"], "the side view has a model of its own");
+    assert.equal(app.line.modelVersion(), "2.0.0+1.0.0");
+    const settled: SettledPart[] = [];
+    app.addSettledListener((p) => settled.push(p));
+    await waitFor("parts judged after the swap", () => settled.some((p) => p.judgement.views?.every((v) => v.verdict !== "unknown")));
+    const judged = settled.find((p) => p.judgement.views?.every((v) => v.verdict !== "unknown"))!;
+    assert.deepEqual(judged.judgement.views!.map((v) => v.modelVersion), ["2.0.0", "2.0.0", "1.0.0"]);
+    await assert.rejects(app.reloadConfig(lineConfig(yaml.replace("seed: 5", "seed: 6"))), { code: "E_RELOAD_RESTART" });
+  } finally {
+    await app.stop("test done");
+  }
 });
