@@ -1,24 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfigText, ConfigError } from "../../daemon/config/load.js";
-
-const STATION = `
-station: { site: s, device: d1 }
-records: { type: memory }
-http: { enabled: false }
-engine: { type: simulated }
-camera: { type: synthetic, width: 320, height: 240, fps: 20 }
-`;
-
-function problems(yaml: string): string[] {
-  try {
-    parseConfigText("t.yaml", yaml, {});
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("the config was accepted");
-}
+import { parseConfigText } from "../../daemon/config/load.js";
+import { problems, STATION } from "./problems.js";
 
 test("a file without lines: is one line named after station.line, as before", () => {
   const c = parseConfigText("t.yaml", `${STATION}`, {});

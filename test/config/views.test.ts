@@ -1,25 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfigText, ConfigError } from "../../daemon/config/load.js";
+import { parseConfigText } from "../../daemon/config/load.js";
+import { problems, STATION } from "./problems.js";
 import { MAIN_VIEW, viewsOf } from "../../daemon/config/schema.js";
-
-const STATION = `
-station: { site: s, device: d1 }
-records: { type: memory }
-http: { enabled: false }
-engine: { type: simulated }
-camera: { type: synthetic, width: 320, height: 240, fps: 20 }
-`;
-
-function problems(yaml: string): string[] {
-  try {
-    parseConfigText("t.yaml", yaml, {});
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("the config was accepted");
-}
 
 test("views: a line without views: has one, its camera; with views: each view is the line's camera and engine merged with its own", () => {
   const one = parseConfigText("t.yaml", STATION, {});
