@@ -57,18 +57,19 @@ export class StationMetrics {
       books<T | "line">(name, help, ["line", ...labelNames], (set) => {
         for (const l of this.reading().lines) read(l, (labels, v) => set({ ...labels, line: l.name }, v));
       });
-    const lineGauge = (name: string, help: string, read: (l: LineReading) => number) =>
+    const perLineGauge = <T extends string>(name: string, help: string, labelNames: T[], read: (l: LineReading, set: (labels: Record<T, string>, v: number) => void) => void) =>
       new Gauge({
         name,
         help,
-        labelNames: ["line"],
+        labelNames: ["line", ...labelNames],
         registers: [r],
         collect: () => {
-          const g = r.getSingleMetric(name) as Gauge<"line">;
+          const g = r.getSingleMetric(name) as Gauge<T | "line">;
           g.reset();
-          for (const l of this.reading().lines) g.set({ line: l.name }, read(l));
+          for (const l of this.reading().lines) read(l, (labels, v) => g.set({ ...labels, line: l.name } as Record<T | "line", string>, v));
         },
       });
+    const lineGauge = (name: string, help: string, read: (l: LineReading) => number) => perLineGauge(name, help, [], (l, set) => set({}, read(l)));
 
     gauge("edge_inspect_up", "1 while the station is running", () => (h().state === "running" ? 1 : 0));
     perLine("edge_inspect_parts_triggered_total", "Parts created by a trigger or a free-run frame", [], (l, set) => set({}, l.summary.triggered));
@@ -103,16 +104,8 @@ export class StationMetrics {
     lineGauge("edge_inspect_engine_queue_depth", "Frames waiting for the inference worker", (l) => l.health.engineQueue);
     gauge("edge_inspect_store_pending_writes", "Inspections not yet durable", () => h().store.pendingWrites);
     gauge("edge_inspect_outbox_backlog", "MQTT messages waiting for the broker's acknowledgement", () => h().store.outbox);
-    new Gauge({
-      name: "edge_inspect_camera_connected",
-      help: "1 while the camera delivers",
-      labelNames: ["line", "view"],
-      registers: [r],
-      collect: () => {
-        const g = r.getSingleMetric("edge_inspect_camera_connected") as Gauge<"line" | "view">;
-        g.reset();
-        for (const l of this.reading().lines) for (const v of cameras(l)) g.set({ line: l.name, view: v.name }, v.camera.connected ? 1 : 0);
-      },
+    perLineGauge("edge_inspect_camera_connected", "1 while the camera delivers", ["view"], (l, set) => {
+      for (const v of cameras(l)) set({ view: v.name }, v.camera.connected ? 1 : 0);
     });
     gauge("edge_inspect_event_loop_lag_p99_seconds", "Event-loop lag p99 over the run", () => this.reading().lines[0]!.summary.event_loop_lag_ms.p99 / 1000);
     new Gauge({
