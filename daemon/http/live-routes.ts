@@ -3,7 +3,19 @@ import type { LiveFeed } from "./live-feed.js";
 import type { StationMetrics } from "./metrics.js";
 import { empty, liveFrameQuery, liveQuery, parse } from "./query.js";
 import { httpError } from "./http-error.js";
-import type { Station } from "./station.js";
+import type { Station, StationHealth } from "./station.js";
+
+/** One line in /healthz: its cameras all connected, its model(s), and each view's camera on a line of several. */
+function lineHealth(line: string, h: StationHealth) {
+  return {
+    line,
+    camera_connected: h.views ? h.views.every((v) => v.camera.connected) : h.camera.connected,
+    model_version: h.modelVersion,
+    in_flight: h.inFlight,
+    paused: h.paused,
+    ...(h.views && { views: h.views.map((v) => ({ view: v.name, camera_connected: v.camera.connected, model_version: v.modelVersion })) }),
+  };
+}
 
 /**
  * Station health and the live view: /healthz, /metrics, /api/me, /api/live,
@@ -20,10 +32,13 @@ export function registerLiveRoutes(app: FastifyInstance, station: Station, live:
   app.get("/healthz", async (req, reply) => {
     const h = station.health();
     const ok = h.state === "running";
+    // A station of several lines, or a line of several cameras, says each one's: the top level is the first line's first camera.
+    const lines = station.lines();
+    const detail = lines.length > 1 || h.views ? { lines: lines.map((l) => lineHealth(l.name, l.health())) } : {};
     return reply
       .code(ok ? 200 : 503)
       .header("cache-control", "no-store")
-      .send({ status: ok ? "ok" : "unavailable", state: h.state, camera_connected: h.camera.connected, model_version: h.modelVersion, threads: h.threads });
+      .send({ status: ok ? "ok" : "unavailable", state: h.state, camera_connected: h.camera.connected, model_version: h.modelVersion, threads: h.threads, ...detail });
   });
 
   app.get("/metrics", async (req, reply) => {

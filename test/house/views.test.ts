@@ -84,6 +84,9 @@ views:
     const detail = (await (await fetch(`${app.http!.url}/api/defects/${id}`)).json()) as { views: Array<{ view: string; verdict: string }>; findings: Array<{ view?: string }> };
     assert.deepEqual(detail.views.map((v) => [v.view, v.verdict]), rejected.judgement.views!.map((v) => [v.view, v.verdict]));
     assert.ok(detail.findings.every((f) => f.view === "top" || f.view === "bottom"));
+    // /healthz says each view's camera.
+    const health = (await (await fetch(`${app.http!.url}/healthz`)).json()) as { lines: Array<{ line: string; views: Array<{ view: string; camera_connected: boolean }> }> };
+    assert.deepEqual(health.lines.map((l) => [l.line, l.views.map((v) => v.view)]), [["l1", ["top", "bottom"]]]);
     // /metrics has each view's camera under its name.
     const metrics = parsePrometheusText(await (await fetch(`${app.http!.url}/metrics`)).text());
     for (const view of ["top", "bottom"]) assert.ok((sample(metrics, "edge_inspect_camera_frames_total", "edge_inspect_camera_frames_total", { line: "l1", view }) ?? 0) > 0, `${view}'s frames`);

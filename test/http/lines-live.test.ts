@@ -51,6 +51,10 @@ test("live view per line: /api/live, its events and frames are the line's named 
     assert.ok(two.parts.triggered <= app.lineNamed("lane2")!.summary().triggered);
     app.lineNamed("lane2")!.pipeline.paused = false;
 
+    // /healthz names each line's camera and model, lane1 first (the top level is lane1's, as on a one-line station).
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { camera_connected: boolean; lines: Array<{ line: string; camera_connected: boolean; model_version: string }> };
+    assert.deepEqual(health.lines.map((l) => [l.line, l.camera_connected]), [["lane1", true], ["lane2", true]]);
+
     const missing = await fetch(`${url}/api/live?line=lane9`);
     assert.equal(missing.status, 404);
     assert.match(((await missing.json()) as { message: string }).message, /no line 'lane9' on this station \(lane1, lane2\)/);
