@@ -32,17 +32,16 @@ export interface DaemonRun {
  * its CPU and memory are its own and not the bench's, and collects its
  * progress lines and end-of-run summary.
  */
-export async function runDaemon(config: Record<string, unknown>, seconds: number): Promise<DaemonRun> {
+export async function runDaemon(config: Record<string, unknown>, seconds: number, opts: { cpuProfileDir?: string } = {}): Promise<DaemonRun> {
   const dir = mkdtempSync(join(tmpdir(), "ei-bench-"));
   try {
     const configFile = join(dir, "line.yaml");
     const summaryFile = join(dir, "summary.json");
     writeFileSync(configFile, stringify({ ...config, data_dir: join(dir, "data") }));
-    const child = spawn(LAUNCHER, ["run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile], {
-      stdio: ["ignore", "pipe", "pipe"],
-      // EDGE_INSPECT_* overlays the daemon's config: the bench's own settings are not for it.
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_BENCH_"))),
-    });
+    const args = ["run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile];
+    // EDGE_INSPECT_* overlays the daemon's config: the bench's own settings are not for it.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_BENCH_")));
+    const child = opts.cpuProfileDir ? spawn(process.execPath, [...profiledNode(opts.cpuProfileDir), ...args], { stdio: ["ignore", "pipe", "pipe"], env: profiledEnv(env) }) : spawn(LAUNCHER, args, { stdio: ["ignore", "pipe", "pipe"], env });
     const started = Date.now();
     const progress: Progress[] = [];
     let tail = "";
@@ -68,6 +67,19 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// V8's CPU profiler in every thread (--cpu-prof is refused in NODE_OPTIONS, so not through the
+// launcher): node with the launcher's settings (bin/edge-inspect says why each is there).
+const MAIN = fileURLToPath(new URL("../daemon/main.js", import.meta.url));
+const NO_GDAL = fileURLToPath(new URL("../../build/no-gdal", import.meta.url));
+function profiledNode(dir: string): string[] {
+  return ["--max-semi-space-size=1", "--cpu-prof", "--cpu-prof-dir", dir, MAIN];
+}
+function profiledEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "2" };
+  if (existsSync(NO_GDAL)) out.LD_LIBRARY_PATH = [NO_GDAL, env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  return out;
 }
 
 function progressLine(line: string, started: number): Progress | undefined {
