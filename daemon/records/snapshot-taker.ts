@@ -1,6 +1,9 @@
 import type { Frame } from "../capture/camera.js";
 import type { Judgement } from "../pipeline/part.js";
 import { encodeSnapshot } from "../vision/snapshot.js";
+import { ANOMALY_CLASS } from "../inference/engine.js";
+
+const ANOMALY_BOX: [number, number, number] = [255, 0, 255];
 import type { Logger } from "../util/log.js";
 
 export interface SnapshotSettings {
@@ -13,7 +16,7 @@ export interface SnapshotSettings {
 
 /**
  * Chooses which judged frames become snapshots and encodes them (JPEG, boxes
- * drawn) on libuv's pool as soon as the verdict is known: only the small
+ * drawn, an anomaly reject's heat map overlaid) on libuv's pool as soon as the verdict is known: only the small
  * JPEG is held until the part settles, never the frame itself.
  */
 export class SnapshotTaker {
@@ -35,8 +38,10 @@ export class SnapshotTaker {
     if (requested.length === 0 && (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected)) return;
     const boxes = (passed ? [] : (judgement?.findings ?? []))
       .filter((f) => f.box)
-      .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
-    const jpeg = encodeSnapshot(frame, { quality: this.settings.quality, boxes }).catch((err: unknown) => {
+      // The anomaly box in magenta: the heat map runs from blue to red.
+      .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}`, ...(f.class === ANOMALY_CLASS ? { color: ANOMALY_BOX } : {}) }));
+    const heatmap = passed ? undefined : judgement?.heatmap;
+    const jpeg = encodeSnapshot(frame, { quality: this.settings.quality, boxes, ...(heatmap ? { heatmap } : {}) }).catch((err: unknown) => {
       this.log.warn({ err, part: partId }, "snapshot could not be encoded");
       return undefined;
     });

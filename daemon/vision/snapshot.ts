@@ -1,6 +1,7 @@
 import { cv } from "./opencv.js";
 import { frameMat } from "./preprocess.js";
 import { EdgeError } from "../util/errors.js";
+import type { HeatMap } from "../inference/engine.js";
 
 export interface SnapshotBox {
   /** [x, y, w, h] in frame pixels. */
@@ -14,7 +15,12 @@ export interface SnapshotOptions {
   /** JPEG quality 1..100. */
   quality: number;
   boxes?: SnapshotBox[];
+  /** An anomaly map, overlaid in false colour where it covers the frame, under the boxes. */
+  heatmap?: HeatMap;
 }
+
+/** Share of the false-colour map in the overlaid pixels: the part stays recognisable under it. */
+const HEAT_ALPHA = 0.45;
 
 /**
  * A frame as JPEG for records and review pages, with the defect boxes and
@@ -27,6 +33,7 @@ export async function encodeSnapshot(frame: { width: number; height: number; dat
   }
   // A copy of the pixels: the frame itself stays as captured.
   const img = frameMat(frame);
+  if (o.heatmap) overlayHeatmap(img, o.heatmap);
   const thickness = Math.max(1, Math.round(Math.min(frame.width, frame.height) / 240));
   const fontScale = Math.max(0.4, Math.min(frame.width, frame.height) / 960);
   for (const b of o.boxes ?? []) {
@@ -46,4 +53,33 @@ export async function encodeSnapshot(frame: { width: number; height: number; dat
   } finally {
     img.release();
   }
+}
+
+/**
+ * Blends the map, coloured (JET: blue good, red anomalous), onto the frame
+ * pixels the model input covered: one affine warp of the map from input to
+ * frame pixels, one blend, one masked copy. No per-pixel JavaScript.
+ */
+function overlayHeatmap(img: ReturnType<typeof frameMat>, hm: HeatMap): void {
+  const t = hm.transform;
+  const map = new cv.Mat(Buffer.from(hm.data.buffer, hm.data.byteOffset, hm.data.byteLength), hm.height, hm.width, cv.CV_8UC1);
+  // Map pixel centres (u + 0.5) land on frame pixel centres (x + 0.5).
+  const ax = 1 / t.scaleX;
+  const ay = 1 / t.scaleY;
+  const affine = new cv.Mat(
+    [
+      [ax, 0, t.offsetX + (0.5 - t.padX) * ax - 0.5],
+      [0, ay, t.offsetY + (0.5 - t.padY) * ay - 0.5],
+    ],
+    cv.CV_64F,
+  );
+  const size = new cv.Size(img.cols, img.rows);
+  const coloured = cv.applyColorMap(map, cv.COLORMAP_JET);
+  const warped = coloured.warpAffine(affine, size, cv.INTER_LINEAR, cv.BORDER_CONSTANT);
+  const cover = new cv.Mat(hm.height, hm.width, cv.CV_8UC1);
+  cover.setTo(255).release();
+  const mask = cover.warpAffine(affine, size, cv.INTER_NEAREST, cv.BORDER_CONSTANT);
+  const blended = img.addWeighted(1 - HEAT_ALPHA, warped, HEAT_ALPHA, 0);
+  blended.copyTo(img, mask).release();
+  for (const m of [map, affine, coloured, warped, cover, mask, blended]) m.release();
 }
