@@ -27,6 +27,8 @@ async function load(me) {
   );
   showVerdict(d);
   if (d.snapshot) {
+    // The snapshot of an anomaly reject carries the anomaly head's map (drawn when it was encoded).
+    $("heatnote").hidden = !d.findings.some((f) => f.class === "anomaly");
     const img = $("snapshot");
     img.onload = () => drawBoxes($("boxes"), d.findings, img.naturalWidth, img.naturalHeight);
     img.src = d.snapshot;
