@@ -6,6 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { launchChromium, SCREENSHOTS } from "../http/browser.js";
+import { cv } from "../../daemon/vision/opencv.js";
+import { renderPart } from "../../daemon/capture/synthetic-line.js";
+import { loadModelPackage } from "../../daemon/inference/model-package.js";
+import { createBackend } from "../../daemon/inference/onnx-backend.js";
 
 /**
  * The model toolchain end to end on a tiny synthetic dataset for a few
@@ -119,5 +123,31 @@ test("the report step writes report.html beside the package, and headless Chromi
     await page.screenshot({ path: join(SCREENSHOTS, "training-report.png"), fullPage: true });
   } finally {
     await browser.close();
+  }
+});
+
+test("--from a folder of good parts only with --good-only builds an anomaly package the daemon loads and runs", async () => {
+  const parts = join(work, "good-parts");
+  mkdirSync(join(parts, "ok"), { recursive: true });
+  for (let i = 0; i < 50; i++) cv.imwrite(join(parts, "ok", `${String(i).padStart(3, "0")}.png`), renderPart({ width: 640, height: 480, seed: 8, defectRate: 0 }, i).image);
+  const pkg = join(work, "good-only");
+  const args = ["--from", parts, "--good-only", "--anomaly-epochs", "1", "--seed", "3", "--work", join(work, "good-build"), "--out", pkg, "--name", "good-only"];
+  const r = spawnSync("bash", ["models/train/pipeline.sh", "all", ...args], { cwd: ROOT, encoding: "utf8", timeout: 170_000 });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.ok(!existsSync(join(work, "good-build", "model")), "no classifier was trained");
+  const m = loadModelPackage(pkg, { engine: "onnx" });
+  assert.equal(m.manifest.head, undefined);
+  assert.deepEqual(m.manifest.labels, ["ok"]);
+  assert.equal(m.anomalyModel, "anomaly.int8.onnx");
+  assert.match(readFileSync(join(pkg, "model.yaml"), "utf8"), /# Reproduce: npm run model:all -- --from .* --name good-only --good-only/);
+  assert.ok(existsSync(join(pkg, "report.html")));
+  const backend = await createBackend({ dir: pkg, intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimization: "all", providers: ["cpu"] });
+  try {
+    assert.equal(backend.info.package!.head, "anomaly");
+    const { image } = renderPart({ width: 640, height: 480, seed: 9, defectRate: 0 }, 0);
+    const { output } = await backend.infer({ seq: 0, width: 640, height: 480, data: image.getData() });
+    assert.equal(output.kind, "anomaly");
+  } finally {
+    await backend.close?.();
   }
 });
