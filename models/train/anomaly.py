@@ -4,7 +4,9 @@ Synthetic anomalies for training an anomaly map from good parts only
 generic ways, and the net learns to mark the cells where the image changed.
 None of the ways is a defect kind of the line: they are what any defect
 does to pixels (new colour, foreign texture, displaced structure, changed
-finish), at random sizes, shapes and strengths.
+finish, structure mirrored, turned or at another scale), at random sizes,
+shapes and strengths; where the change leaves the pixels as they were (a
+symmetric part mirrored), nothing is marked.
 """
 import math
 
@@ -18,14 +20,18 @@ import torch.nn.functional as F
 CHANGED, FAINT, MIN_PIXELS = 0.06, 0.025, 3
 
 
-def _masks(n, h, w, gen):
-    """Soft masks [n, 1, h, w] in 0..1: ellipses of 2..24 px radius or strokes 1..3 px wide, edges softened at random."""
+def _masks(n, h, w, gen, large):
+    """
+    Soft masks [n, 1, h, w] in 0..1 and their centres: ellipses of 2..24 px
+    radius (up to 48 where `large`) or strokes 1..3 px wide, edges softened
+    at random.
+    """
     r = lambda *s: torch.rand(*s, generator=gen)
     ys = torch.arange(h).view(1, h, 1).float()
     xs = torch.arange(w).view(1, 1, w).float()
     cx, cy = (r(n) * w).view(n, 1, 1), (r(n) * h).view(n, 1, 1)
     # Ellipse: radii, rotation.
-    ra = (2 + r(n) ** 1.5 * 22).view(n, 1, 1)
+    ra = ((2 + r(n) ** 1.5 * 22) * torch.where(large, 2.0, 1.0)).view(n, 1, 1)
     rb = ra * (0.3 + 0.7 * r(n)).view(n, 1, 1)
     t = (r(n) * math.pi).view(n, 1, 1)
     dx, dy = xs - cx, ys - cy
@@ -40,24 +46,60 @@ def _masks(n, h, w, gen):
     along = ((dx * sx + dy * sy) / (sx * sx + sy * sy)).clamp(0, 1)
     dist = torch.hypot(dx - along * sx, dy - along * sy)
     stroke = (dist <= width).float()
-    use_stroke = (r(n) < 0.3).view(n, 1, 1)
+    use_stroke = ((r(n) < 0.3) & ~large).view(n, 1, 1)
     m = torch.where(use_stroke, stroke, ellipse).unsqueeze(1)
     soft = r(n) < 0.5
     if soft.any():
         m[soft] = F.avg_pool2d(m[soft], 5, 1, 2)
-    return m
+    return m, cx.view(n), cy.view(n)
 
 
-def paste_anomalies(x, gen, rate=0.5):
+def _warped(x, cx, cy, gen):
     """
-    Returns (images, per-pixel change [n, 1, h, w]) with an anomaly pasted
-    into about `rate` of the good images `x` (float NCHW in 0..1).
+    Each image moved about (cx, cy) by one of: a mirror (left-right or
+    up-down), a turn of 60..180 degrees, a zoom of 0.6..0.8 or 1.3..1.7:
+    structure where it does not belong, at the wrong scale or handedness.
+    """
+    n, _, h, w = x.shape
+    r = lambda *s: torch.rand(*s, generator=gen)
+    how = torch.randint(0, 4, (n,), generator=gen)
+    a = torch.zeros(n, 2, 2)
+    sign = torch.where(r(n) < 0.5, -1.0, 1.0)
+    turn = sign * math.radians(60) + sign * r(n) * math.radians(120)
+    zoom = torch.where(r(n) < 0.5, 0.6 + r(n) * 0.2, 1.3 + r(n) * 0.4)
+    a[:, 0, 0], a[:, 1, 1] = 1.0, 1.0
+    a[how == 0, 0, 0] = -1.0
+    a[how == 1, 1, 1] = -1.0
+    rot = how == 2
+    a[rot, 0, 0], a[rot, 0, 1], a[rot, 1, 0], a[rot, 1, 1] = torch.cos(turn[rot]), -torch.sin(turn[rot]), torch.sin(turn[rot]), torch.cos(turn[rot])
+    z = how == 3
+    a[z, 0, 0], a[z, 1, 1] = 1 / zoom[z], 1 / zoom[z]
+    # Output pixel p samples the input at c + a (p - c), in grid_sample's -1..1 coordinates.
+    c = torch.stack([cx / w * 2 - 1, cy / h * 2 - 1], 1)
+    theta = torch.cat([a, (c - (a @ c.unsqueeze(2)).squeeze(2)).unsqueeze(2)], 2)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+# The ways an anomaly is pasted: appearance (a flat colour, another image's
+# texture, the image displaced, a tint, a shade) and geometry (the image
+# mirrored, turned or zoomed about the region's centre).
+KINDS = ("flat", "foreign", "displaced", "tint", "shade", "warped")
+
+
+def paste_anomalies(x, gen, rate=0.5, kinds=KINDS):
+    """
+    Returns (images, per-pixel change [n, 1, h, w]) with an anomaly of one
+    of `kinds` pasted into about `rate` of the good images `x` (float NCHW
+    in 0..1).
     """
     n, c, h, w = x.shape
     r = lambda *s: torch.rand(*s, generator=gen)
     hit = r(n) < rate
-    m = _masks(n, h, w, gen) * hit.view(n, 1, 1, 1)
-    kind = torch.randint(0, 5, (n,), generator=gen)
+    use = torch.tensor([KINDS.index(k) for k in kinds])
+    kind = use[torch.randint(0, len(use), (n,), generator=gen)]
+    m, cx, cy = _masks(n, h, w, gen, large=kind == KINDS.index("warped"))
+    m = m * hit.view(n, 1, 1, 1)
     fill = torch.empty_like(x)
     # 0: a flat colour, any colour.
     flat = r(n, c, 1, 1).expand(n, c, h, w)
@@ -72,7 +114,8 @@ def paste_anomalies(x, gen, rate=0.5):
     # 3: a finish change: per-channel gains 0.5..1.5 (tint); 4: darker or brighter.
     tint = x * (0.5 + r(n, c, 1, 1))
     shade = x + (r(n, 1, 1, 1) - 0.5) * 0.8
-    for k, src in enumerate([flat, foreign, displaced, tint, shade]):
+    warped = _warped(x, cx, cy, gen)
+    for k, src in enumerate([flat, foreign, displaced, tint, shade, warped]):
         sel = kind == k
         fill[sel] = src[sel]
     alpha = (0.5 + 0.5 * r(n, 1, 1, 1)) * m

@@ -42,19 +42,30 @@ def _last_name(layers):
 
 def _anomaly_tail(layers, hw):
     """
-    Sigmoid of the map logits; the score is their strongest cell (a global max
-    pool), the map their bilinear resize to the input size. Both read the
-    float map: the int8 graph's last convolution already leaves float.
+    The map's probability per cell: the sigmoid of one logit, or for a
+    Gaussian head (its last layer carries `scale`) d / (d + scale) of the
+    squared length d of the whitened feature (a Mahalanobis distance). The
+    score is the strongest cell (a global max pool), the map the bilinear
+    resize of the cells to the input size. Both read the float map: the int8
+    graph's last convolution already leaves float.
     """
     h, w = hw
-    sizes = numpy_helper.from_array(np.array([1, 1, h, w], dtype=np.int64), "map_sizes")
-    nodes = [
-        helper.make_node("Sigmoid", [MAP_LOGITS], ["map_prob"]),
+    inits = [numpy_helper.from_array(np.array([1, 1, h, w], dtype=np.int64), "map_sizes")]
+    if "scale" in layers[-1]:
+        inits.append(numpy_helper.from_array(np.array(layers[-1]["scale"], dtype=np.float32), "map_scale"))
+        prob = [
+            helper.make_node("ReduceSumSquare", [MAP_LOGITS], ["map_distance"], axes=[1], keepdims=1),
+            helper.make_node("Add", ["map_distance", "map_scale"], ["map_denominator"]),
+            helper.make_node("Div", ["map_distance", "map_denominator"], ["map_prob"]),
+        ]
+    else:
+        prob = [helper.make_node("Sigmoid", [MAP_LOGITS], ["map_prob"])]
+    nodes = prob + [
         helper.make_node("MaxPool", ["map_prob"], ["score_pool"], kernel_shape=_pool_kernel(layers, hw)),
         helper.make_node("Flatten", ["score_pool"], [SCORE], axis=1),
         helper.make_node("Resize", ["map_prob", "", "", "map_sizes"], [MAP], mode="linear", coordinate_transformation_mode="half_pixel"),
     ]
-    return nodes, [sizes]
+    return nodes, inits
 
 
 def _model(nodes, inits, layers, hw, name):
@@ -199,3 +210,22 @@ def write_qdq(layers, act_scales, path, hw):
         x = y
         s_in = None
     onnx.save(_model(nodes, inits, trained, hw, "inspect_int8"), path)
+
+
+def read_float_convs(path):
+    """
+    The convolution layers of a float model write_float wrote, in order, as
+    folded layers again (the classifier's backbone for a Gaussian anomaly
+    head); the pooling and classifier layers are left out.
+    """
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i).copy() for i in m.graph.initializer}
+    relu_inputs = {n.input[0] for n in m.graph.node if n.op_type == "Relu"}
+    layers = []
+    for n in m.graph.node:
+        if n.op_type != "Conv":
+            continue
+        at = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        layers.append({"kind": "conv", "w": init[n.input[1]], "b": init[n.input[2]], "stride": at["strides"][0],
+                       "pad": at["pads"][0], "groups": at.get("group", 1), "relu": n.output[0] in relu_inputs})
+    return layers

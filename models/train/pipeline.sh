@@ -14,8 +14,10 @@
 #   --size WxH        model input (default 160x120: a 2 px scratch on a 640x480 frame stays visible)
 #   --anomaly-epochs N  anomaly head training epochs (default 30)
 #   --target-fr R     false-reject rate the anomaly threshold is chosen for on good validation parts (default 0.005)
-# The anomaly head trains on good parts only: for --from DIR those of DIR/ok, else 1500 good parts of
+# The anomaly head learns from good parts only: for --from DIR those of DIR/ok, else 1500 good parts of
 # another line seed; two more unseen seeds with novel defect kinds (never trained on) are evaluated on.
+# Beside a classifier it is a Gaussian of the classifier's features; with --good-only a net trained
+# from scratch on synthetic anomalies pasted into the good parts (--anomaly-epochs).
 # Needs the tools' system packages: scripts/setup.sh --tools.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -82,7 +84,13 @@ run_evaluate() {
 }
 run_anomaly() {
   say "anomaly head → $anomaly"
-  "$py" models/train/train_anomaly.py --data "$adata" --out "$anomaly" --seed "$seed" --epochs "$anomaly_epochs"
+  # Beside a classifier: a Gaussian of its own features (fitted in seconds);
+  # good parts only: a net trained from scratch on synthetic anomalies.
+  if [ "$good_only" = 0 ]; then
+    "$py" models/train/gaussian_anomaly.py --data "$adata" --classifier "$model" --out "$anomaly" --seed "$seed"
+  else
+    "$py" models/train/train_anomaly.py --data "$adata" --out "$anomaly" --seed "$seed" --epochs "$anomaly_epochs"
+  fi
   local heads=(--model "anomaly_float=$anomaly/anomaly.onnx" --model "anomaly_int8=$anomaly/anomaly.int8.onnx")
   local classifier=()
   if [ "$good_only" = 0 ]; then

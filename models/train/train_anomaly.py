@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anomaly import cell_targets, paste_anomalies  # noqa: E402
+from anomaly import KINDS, cell_targets, paste_anomalies  # noqa: E402
 from dataset import DatasetError, INPUT_SCALE, augment, load_manifest, load_split  # noqa: E402
 from net import AnomalyNet, folded_layers, run_folded  # noqa: E402
 from onnx_graph import write_float, write_qdq  # noqa: E402
@@ -61,7 +61,11 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--calibration", type=int, default=256, help="int8 calibration images (half with a pasted anomaly)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kinds", default=",".join(KINDS), help=f"the synthetic anomalies pasted, of {', '.join(KINDS)}")
     a = ap.parse_args()
+    kinds = tuple(a.kinds.split(","))
+    if not kinds or any(k not in KINDS for k in kinds):
+        sys.exit(f"train_anomaly: --kinds must name some of {', '.join(KINDS)}, got '{a.kinds}'")
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -82,7 +86,7 @@ def main():
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(a.seed)
     val_gen = torch.Generator().manual_seed(a.seed + 1)
-    x_va_pasted, va_change = paste_anomalies(x_va, val_gen)
+    x_va_pasted, va_change = paste_anomalies(x_va, val_gen, kinds=kinds)
     history, t0 = [], time.time()
     for epoch in range(1, a.epochs + 1):
         model.train()
@@ -91,7 +95,7 @@ def main():
         lr = opt.param_groups[0]["lr"]
         for i in range(0, len(order), a.batch):
             x = augment(x_tr[order[i:i + a.batch]], gen, flips=False)
-            x, change = paste_anomalies(x, gen)
+            x, change = paste_anomalies(x, gen, kinds=kinds)
             loss = loss_of(model, x.contiguous(memory_format=cl), change)
             opt.zero_grad()
             loss.backward()
@@ -114,7 +118,7 @@ def main():
     write_float(layers, os.path.join(a.out, "anomaly.onnx"), (h, w))
     calib_gen = torch.Generator().manual_seed(a.seed + 2)
     calib = x_tr[torch.randperm(len(x_tr), generator=calib_gen)[:a.calibration]]
-    calib, _ = paste_anomalies(calib, calib_gen)
+    calib, _ = paste_anomalies(calib, calib_gen, kinds=kinds)
     scales = activation_scales(layers, calib, 99.999)
     write_qdq(layers, scales, os.path.join(a.out, "anomaly.int8.onnx"), (h, w))
     write_reference(layers, x_va[:16], os.path.join(a.out, "reference.json"), image_score)
@@ -123,7 +127,7 @@ def main():
         "input": m["input"], "input_scale": INPUT_SCALE, "ok_label": m["ok_label"], "dataset": m["source"], "seed": a.seed,
         "good_images": {"train": len(x_tr), "val": len(x_va)}, "epochs_run": len(history),
         "train_seconds": round(time.time() - t0, 1), "parameters": sum(p.numel() for p in model.parameters()),
-        "method": "synthetic anomalies pasted into good parts (flat colour, foreign texture, displaced structure, tint, shade), "
+        "method": f"synthetic anomalies pasted into good parts ({', '.join(kinds)}), "
                   f"per-cell map of {CELL}x{CELL} px cells, image score = strongest cell",
         "schedule": f"AdamW, one-cycle learning rate to {a.lr:g}, {a.epochs} epochs",
         "quantize": {"calibration_images": len(calib), "percentile": 99.999},
