@@ -164,8 +164,11 @@ def main():
                       + svg_lines([("learning rate", ep, [h["lr"] for h in hist])], "epoch", "learning rate", log_y=True))
     hist = an_train["history"]
     ep = [h["epoch"] for h in hist]
-    curves.append("<h3>Anomaly head</h3>" + svg_lines([("train loss", ep, [h["train_loss"] for h in hist]), ("validation loss (pasted anomalies)", ep, [h["val_loss"] for h in hist])], "epoch", "loss", log_y=True)
-                  + svg_lines([("learning rate", ep, [h["lr"] for h in hist])], "epoch", "learning rate", log_y=True))
+    if not hist:
+        curves.append(f"<h3>Anomaly head</h3><p>{esc(an_train['schedule'])}: no curves.</p>")
+    else:
+        curves.append("<h3>Anomaly head</h3>" + svg_lines([("train loss", ep, [h["train_loss"] for h in hist]), ("validation loss (pasted anomalies)", ep, [h["val_loss"] for h in hist])], "epoch", "loss", log_y=True)
+                      + svg_lines([("learning rate", ep, [h["lr"] for h in hist])], "epoch", "learning rate", log_y=True))
     sections.append(("curves", "Loss and learning rate", "".join(curves)))
 
     # Confusion matrices and per-class figures.
