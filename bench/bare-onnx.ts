@@ -19,7 +19,7 @@ export interface BareResult {
  */
 export async function bareOnnx(dir: string, variant: string, runs: number): Promise<BareResult> {
   const pkg = loadModelPackage(dir, { engine: "onnx", variant });
-  const session = await ort.InferenceSession.create(pkg.files.get(pkg.model)!, {
+  const session = await ort.InferenceSession.create(pkg.files.get((pkg.model ?? pkg.anomalyModel)!)!, {
     executionProviders: ["cpu"],
     intraOpNumThreads: 1,
     interOpNumThreads: 1,

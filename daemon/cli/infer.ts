@@ -30,6 +30,8 @@ interface ImageResult {
   image: string;
   verdict?: "pass" | "reject" | "unknown";
   findings?: Finding[];
+  /** The anomaly head's score and threshold, when the package has one. */
+  anomaly?: { score: number; threshold: number };
   scores?: Record<string, number>;
   detections?: Finding[];
   ms?: number;
@@ -68,9 +70,10 @@ export async function cmdInfer(args: string[], out: NodeJS.WritableStream = proc
         if (res.output.kind === "classify") {
           const scores = res.output.scores;
           r.scores = Object.fromEntries(info.labels.map((l, k) => [l, scores[k]!]));
-        } else {
+        } else if (res.output.kind === "detect") {
           r.detections = res.output.detections;
         }
+        if (res.output.anomaly) r.anomaly = { score: res.output.anomaly.score, threshold: res.output.anomaly.threshold };
       } catch (err) {
         failed++;
         r.error = { code: errorCode(err), message: errorMessage(err) };

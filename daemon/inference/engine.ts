@@ -16,16 +16,48 @@ export interface PackageInfo {
   dir: string;
   variant: string;
   precision: string;
-  head: "classify" | "detect";
+  /** The classifier or detector head; "anomaly" for a package with an anomaly head only. */
+  head: "classify" | "detect" | "anomaly";
+  /** Set when the variant runs an anomaly head beside (or instead of) the head. */
+  anomaly?: { threshold: number };
   okLabel: string;
   thresholds: Thresholds;
   /** How the runtime was chosen: providers or backends tried and why they were passed over. */
   notes: string[];
 }
 
+/** The class of the anomaly head's finding, in verdicts, records and messages. */
+export const ANOMALY_CLASS = "anomaly";
+
+/** The anomaly map of one part, as the snapshot overlays it. */
+export interface HeatMap {
+  width: number;
+  height: number;
+  /** Row-major, one byte per map pixel: the anomaly probability x 255. */
+  data: Uint8Array;
+  /**
+   * Input pixels to frame pixels (the model input's transform): map pixel
+   * (u, v) lies at frame ((u - padX) / scaleX + offsetX, (v - padY) / scaleY + offsetY).
+   */
+  transform: { scaleX: number; scaleY: number; padX: number; padY: number; offsetX: number; offsetY: number };
+}
+
+/** What the anomaly head says of one part. */
+export interface AnomalyOutput {
+  /** The image score, 0..1. */
+  score: number;
+  /** The package's threshold: the part is rejected when score >= threshold. */
+  threshold: number;
+  /** When the score reaches the threshold: the box of the map's peak region, [x, y, w, h] in frame pixels, and the map. */
+  box?: [number, number, number, number];
+  map?: HeatMap;
+}
+
 export type EngineOutput =
-  | { kind: "classify"; scores: number[] }
-  | { kind: "detect"; detections: Finding[] };
+  | { kind: "classify"; scores: number[]; anomaly?: AnomalyOutput }
+  | { kind: "detect"; detections: Finding[]; anomaly?: AnomalyOutput }
+  /** A package with an anomaly head only. */
+  | { kind: "anomaly"; anomaly: AnomalyOutput };
 
 export interface EngineResult {
   output: EngineOutput;

@@ -56,10 +56,30 @@ const input = z
 
 const variant = z
   .object({
-    model: relPath,
+    /** The classifier or detector the head reads. */
+    model: relPath.optional(),
+    /** The anomaly model beside it (or alone, in a package trained on good parts only). */
+    anomaly_model: relPath.optional(),
     engine: z.enum(["onnx", "tfjs"]).optional(),
     precision: z.string().min(1).max(32).optional(),
     input: inputOverride.optional(),
+  })
+  .strict()
+  .refine((v) => v.model !== undefined || v.anomaly_model !== undefined, "a variant needs a model, an anomaly_model, or both");
+
+/**
+ * The anomaly head: a model trained on good parts whose outputs are an image
+ * score and a map at the input's resolution, both probabilities that the
+ * part (a pixel of it) is unlike the good parts. The part is rejected when
+ * the score reaches `threshold`, whatever the classifier says.
+ */
+const anomalyHead = z
+  .object({
+    threshold: probability,
+    score_output: z.string().min(1).default("anomaly_score"),
+    map_output: z.string().min(1).default("anomaly_map"),
+    /** The false-reject rate the threshold was chosen for, on good validation parts (documentation). */
+    target_false_reject_rate: probability.optional(),
   })
   .strict();
 
@@ -112,7 +132,9 @@ export const manifestSchema = z
     roi: z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(1), z.number().int().min(1)]).optional(),
     labels: z.array(label).min(1),
     ok_label: label,
-    head: z.discriminatedUnion("type", [classifyHead, detectHead]),
+    /** Absent in a package with an anomaly head only. */
+    head: z.discriminatedUnion("type", [classifyHead, detectHead]).optional(),
+    anomaly: anomalyHead.optional(),
     thresholds: z.record(label, probability).default({}),
     tiling: tiling.optional(),
     golden: z.array(z.object({ image: relPath, expect: label }).strict()).default([]),
@@ -121,7 +143,8 @@ export const manifestSchema = z
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ModelInput = Manifest["input"];
-export type HeadSpec = Manifest["head"];
+export type HeadSpec = NonNullable<Manifest["head"]>;
+export type AnomalyHeadSpec = z.infer<typeof anomalyHead>;
 export type ClassifyHeadSpec = z.infer<typeof classifyHead>;
 export type DetectHeadSpec = z.infer<typeof detectHead>;
 export type TilingSpec = z.infer<typeof tiling>;

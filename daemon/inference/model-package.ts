@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { describeRefusal, readBounded, ReadRefused } from "../util/bounded-read.js";
 import { EdgeError, errorMessage } from "../util/errors.js";
 import { manifestSchema, type ModelInput, type Manifest } from "./manifest.js";
+import { ANOMALY_CLASS } from "./engine.js";
 
 export type EngineKind = "onnx" | "tfjs";
 
@@ -22,8 +23,10 @@ export interface ModelPackage {
   precision: string;
   /** The manifest's input with the variant's overrides applied. */
   input: ModelInput;
-  /** Path of the variant's model file, relative to the package. */
-  model: string;
+  /** Path of the variant's classifier or detector, relative to the package; absent in an anomaly-only package. */
+  model?: string;
+  /** Path of the variant's anomaly model, when the package has an anomaly head and the variant runs it. */
+  anomalyModel?: string;
   /** Verified contents by path relative to the package. */
   files: ReadonlyMap<string, Buffer>;
   thresholds: Thresholds;
@@ -48,6 +51,7 @@ export interface PackageSelection {
  *   E_MODEL_LABELS    labels, ok_label, thresholds or golden names disagree
  *   E_MODEL_SHAPE     the input shape contradicts layout or colour
  *   E_MODEL_VARIANT   no such variant, or it is for another engine
+ * (an anomaly model's outputs are checked when a runtime loads it: anomaly-head.ts).
  */
 export function loadModelPackage(dir: string, sel: PackageSelection = {}): ModelPackage {
   const root = resolve(dir);
@@ -56,9 +60,11 @@ export function loadModelPackage(dir: string, sel: PackageSelection = {}): Model
   const engine = spec.engine ?? manifest.engine;
   const input: ModelInput = { ...manifest.input, ...spec.input };
   checkLabels(manifest);
+  checkHeads(manifest, root);
   checkInput(input, `variants.${variant}`);
   const listed = new Set(manifest.files.map((f) => f.path));
-  for (const [what, path] of [["variants." + variant + ".model", spec.model], ...manifest.golden.map((g, i) => [`golden.${i}.image`, g.image])]) {
+  const models = (["model", "anomaly_model"] as const).flatMap((k) => (spec[k] === undefined ? [] : [[`variants.${variant}.${k}`, spec[k]]]));
+  for (const [what, path] of [...models, ...manifest.golden.map((g, i) => [`golden.${i}.image`, g.image])]) {
     if (!listed.has(path!)) throw new EdgeError("E_MODEL_MANIFEST", `${root}: ${what}: '${path}' is not listed in files`);
   }
   const files = new Map<string, Buffer>();
@@ -71,7 +77,8 @@ export function loadModelPackage(dir: string, sel: PackageSelection = {}): Model
     engine,
     precision: spec.precision ?? manifest.precision,
     input,
-    model: spec.model,
+    ...(spec.model !== undefined ? { model: spec.model } : {}),
+    ...(spec.anomaly_model !== undefined ? { anomalyModel: spec.anomaly_model } : {}),
     files,
     thresholds: { default: def ?? 0.5, perClass },
   };
@@ -145,10 +152,29 @@ function checkLabels(m: Manifest): void {
   for (const cls of Object.keys(m.thresholds)) {
     if (cls !== "default" && !seen.has(cls)) throw bad(`thresholds.${cls}`, `not one of the labels ${known}`);
   }
+  // The anomaly head's finding is of class `anomaly`: a label of that name would be indistinguishable from it.
+  if (m.anomaly && seen.has(ANOMALY_CLASS)) throw bad("labels", `'${ANOMALY_CLASS}' is the anomaly head's finding, not a label of a package with one`);
   m.golden.forEach((g, i) => {
-    if (!seen.has(g.expect)) throw bad(`golden.${i}.expect`, `'${g.expect}' is not one of the labels ${known}`);
+    if (!seen.has(g.expect) && !(m.anomaly && g.expect === ANOMALY_CLASS)) throw bad(`golden.${i}.expect`, `'${g.expect}' is not one of the labels ${known}`);
   });
-  if (m.head.type === "classify" && m.head.top_k > m.labels.length) throw bad("head.top_k", `${m.head.top_k} is more than the ${m.labels.length} labels`);
+  if (m.head?.type === "classify" && m.head.top_k > m.labels.length) throw bad("head.top_k", `${m.head.top_k} is more than the ${m.labels.length} labels`);
+}
+
+/**
+ * Every variant's models have their head: a `model` needs `head`, an
+ * `anomaly_model` needs `anomaly`, and a head no variant runs is a mistake
+ * (a package meant to catch unknown defects must not load as one that cannot).
+ */
+function checkHeads(m: Manifest, root: string): void {
+  const bad = (why: string) => new EdgeError("E_MODEL_MANIFEST", `${root}: ${why}`);
+  const variants = Object.entries(m.variants);
+  for (const [name, v] of variants) {
+    if (v.model !== undefined && !m.head) throw bad(`variants.${name}.model: the manifest has no head to read it (head: classify or detect)`);
+    if (v.anomaly_model !== undefined && !m.anomaly) throw bad(`variants.${name}.anomaly_model: the manifest has no anomaly section (its threshold)`);
+  }
+  if (m.head && !variants.some(([, v]) => v.model !== undefined)) throw bad("head: no variant has a model for it");
+  if (m.anomaly && !variants.some(([, v]) => v.anomaly_model !== undefined)) throw bad("anomaly: no variant has an anomaly_model");
+  if (m.anomaly && m.tiling) throw bad("anomaly: an anomaly head judges the whole input; it cannot be combined with tiling");
 }
 
 /** Channels the model's colour order implies. */

@@ -33,9 +33,23 @@ export interface OnnxBackendOptions {
 export const createBackend: CreateBackend = async (raw) => {
   const o = raw as OnnxBackendOptions;
   const pkg = loadModelPackage(o.dir, { engine: "onnx", ...(o.variant ? { variant: o.variant } : {}) });
-  const bytes = pkg.files.get(pkg.model)!;
-  const offered = new Set(ort.listSupportedBackends().map((b) => b.name));
   const notes: string[] = [];
+  const open = (file: string) => openRuntime(pkg.files.get(file)!, file, pkg.input.dtype, o, notes);
+  const runtime = pkg.model !== undefined ? await open(pkg.model) : undefined;
+  let anomaly: ModelRuntime | undefined;
+  try {
+    anomaly = pkg.anomalyModel !== undefined ? await open(pkg.anomalyModel) : undefined;
+    return await createPackageBackend(pkg, runtime, notes, anomaly);
+  } catch (err) {
+    await runtime?.close();
+    await anomaly?.close();
+    throw err;
+  }
+};
+
+/** One model file on the first execution provider that accepts it. */
+async function openRuntime(bytes: Buffer, file: string, type: "float32" | "uint8", o: OnnxBackendOptions, notes: string[]): Promise<ModelRuntime> {
+  const offered = new Set(ort.listSupportedBackends().map((b) => b.name));
   let session: ort.InferenceSession | undefined;
   let chosen: OnnxProvider | undefined;
   for (const p of o.providers) {
@@ -56,18 +70,17 @@ export const createBackend: CreateBackend = async (raw) => {
       const msg = errorMessage(err);
       // A model that does not parse fails on every provider: say so once, precisely.
       if (/protobuf|parse|invalid model|load model|ModelProto|INVALID_GRAPH|INVALID_PROTOBUF|data pointer is null/i.test(msg)) {
-        throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: onnxruntime cannot load it: ${msg}`);
+        throw new EdgeError("E_MODEL_CORRUPT", `${file}: onnxruntime cannot load it: ${msg}`);
       }
       notes.push(`${p}: ${msg.split("\n")[0]}`);
     }
   }
-  if (!session || !chosen) throw new EdgeError("E_MODEL_LOAD", `no execution provider could run ${pkg.model}: ${notes.join("; ")}`);
+  if (!session || !chosen) throw new EdgeError("E_MODEL_LOAD", `no execution provider could run ${file}: ${notes.join("; ")}`);
   const s = session;
   const meta = s.inputMetadata[0];
   const inputShape = meta && meta.isTensor ? meta.shape : [];
   const inputName = s.inputNames[0]!;
-  const type = pkg.input.dtype;
-  const runtime: ModelRuntime = {
+  return {
     name: `onnxruntime/${chosen}`,
     inputShape,
     outputNames: s.outputNames,
@@ -82,8 +95,7 @@ export const createBackend: CreateBackend = async (raw) => {
     },
     close: () => s.release(),
   };
-  return createPackageBackend(pkg, runtime, notes);
-};
+}
 
 /**
  * The GPU providers live in shared libraries beside the binding, present

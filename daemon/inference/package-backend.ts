@@ -7,8 +7,9 @@ import { EdgeError, errorCode, errorMessage, stationCode } from "../util/errors.
 import { nowMs } from "../util/clock.js";
 import type { Finding, Judgement } from "../pipeline/part.js";
 import type { Backend, BackendFrame, BackendResult } from "./backend.js";
-import type { EngineOutput } from "./engine.js";
+import { ANOMALY_CLASS, type AnomalyOutput, type EngineOutput } from "./engine.js";
 import type { ModelPackage } from "./model-package.js";
+import { anomalyOf, anomalyTensors } from "./anomaly-head.js";
 import { classifyScores, classifyWidth, mergeTileScores } from "./classify-head.js";
 import { checkDetectShape, decodeDetections, mergeTiles, toFrame } from "./detect-head.js";
 import { channelsOf, inputSize, MAX_INPUT_ELEMENTS } from "./model-package.js";
@@ -28,29 +29,41 @@ export interface ModelRuntime {
 
 /**
  * A model package on a runtime, as a Backend for the engine worker: ROI,
- * tiles, preprocessing, batched runs, the head, tile merge. It is returned
- * only once the model's input shape matched the manifest, a warm-up run's
- * outputs fitted the labels and every golden image gave its expected class.
+ * tiles, preprocessing, batched runs, the head, tile merge, and the anomaly
+ * model beside it on the same input when the variant has one (`anomaly`;
+ * `runtime` is absent in an anomaly-only package). It is returned only once
+ * every model's input shape matched the manifest, a warm-up run's outputs
+ * fitted the heads and every golden image gave its expected class.
  */
-export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRuntime, notes: string[]): Promise<Backend> {
+export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRuntime | undefined, notes: string[], anomaly?: ModelRuntime): Promise<Backend> {
   // Closures below take what they need, not the package: its files (every
   // variant's model, read to verify them) are not kept once the model is loaded.
   const { manifest: m, input } = pkg;
+  const runtimes = [runtime, anomaly].filter((r): r is ModelRuntime => r !== undefined);
+  if (runtimes.length === 0) throw new EdgeError("E_MODEL_VARIANT", `${m.name}: variant '${pkg.variant}' has no model to run`);
+  if (m.anomaly && !anomaly) notes.push(`variant ${pkg.variant} has no anomaly model: only the ${m.head?.type ?? "?"} head judges`);
   const tiles = m.tiling ? m.tiling.cols * m.tiling.rows : 1;
-  const batch = batchSize(pkg, runtime.inputShape, tiles);
+  const batch = Math.min(...runtimes.map((r) => batchSize(pkg, r.inputShape, tiles)));
   const [H, W] = inputSize(pkg.input);
   const dims = pkg.input.shape.map((d, i) => (i === 0 ? batch : (d as number)));
   const buffer = allocInput(pkg.input, batch);
   const grey = new cv.Mat(H, W, cv.CV_8UC3, [128, 128, 128]);
 
-  const runChunks = async (fill: (slot: number, tile: number) => void, count: number): Promise<RawTensor[][]> => {
+  const runChunks = async (fill: (slot: number, tile: number) => void, count: number, on: ModelRuntime): Promise<RawTensor[][]> => {
     const results: RawTensor[][] = [];
     for (let start = 0; start < count; start += batch) {
       // A short last chunk reuses the buffer; its unused slots are ignored.
       for (let s = 0; s < batch && start + s < count; s++) fill(s, start + s);
-      results.push(await runtime.run(buffer, dims));
+      results.push(await on.run(buffer, dims));
     }
     return results;
+  };
+  const anomalySpec = m.anomaly;
+  // The anomaly model reads the buffer the head's model just read: one input, no tiling (model-package.ts).
+  const judgeAnomaly = async (transform: InputTransform): Promise<AnomalyOutput | undefined> => {
+    if (!anomaly || !anomalySpec) return undefined;
+    const outputs = await anomaly.run(buffer, dims);
+    return anomalyOf(anomalyTensors(outputs, anomaly.outputNames, anomalySpec, [H, W]), 0, anomalySpec, transform);
   };
 
   const timing = { preprocessMs: 0 };
@@ -58,16 +71,23 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
     const region: Rect = m.roi ? { x: m.roi[0], y: m.roi[1], w: m.roi[2], h: m.roi[3] } : { x: 0, y: 0, w: mat.cols, h: mat.rows };
     const rects = m.tiling ? tileRects(region, m.tiling) : [region];
     const transforms: InputTransform[] = [];
-    const chunks = await runChunks((slot, tile) => {
+    const fill = (slot: number, tile: number) => {
       const t0 = nowMs();
       transforms[tile] = preprocessInto(mat, rects[tile]!, input, buffer, slot);
       timing.preprocessMs += nowMs() - t0;
-    }, rects.length);
+    };
+    if (!runtime || !m.head) {
+      fill(0, 0);
+      return { kind: "anomaly", anomaly: (await judgeAnomaly(transforms[0]!))! };
+    }
+    const chunks = await runChunks(fill, rects.length, runtime);
+    const found = await judgeAnomaly(transforms[0]!);
+    const withAnomaly = found ? { anomaly: found } : {};
     const perTile = (tile: number) => ({ outputs: chunks[Math.floor(tile / batch)]!, index: tile % batch });
     if (m.head.type === "classify") {
       const head = m.head;
       const scores = mergeTileScores(rects.map((_, i) => classifyScores(perTile(i).outputs[0]!, perTile(i).index, head)));
-      return { kind: "classify", scores };
+      return { kind: "classify", scores, ...withAnomaly };
     }
     const head = m.head;
     const dets = mergeTiles(
@@ -82,15 +102,15 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
       score: d.score,
       box: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
     }));
-    return { kind: "detect", detections };
+    return { kind: "detect", detections, ...withAnomaly };
   };
 
   try {
-    await warmUp(pkg, runtime, (n) => runChunks((slot) => preprocessInto(grey, { x: 0, y: 0, w: W, h: H }, input, buffer, slot), n), batch);
+    for (const r of runtimes) await warmUp(pkg, r, r === anomaly, (n) => runChunks((slot) => preprocessInto(grey, { x: 0, y: 0, w: W, h: H }, input, buffer, slot), n, r), batch);
   } finally {
     grey.release();
   }
-  await checkGolden(pkg, judge);
+  await checkGolden(pkg, judge, anomaly !== undefined);
 
   let closed = false;
   const inferOne = async (frame: BackendFrame): Promise<BackendResult> => {
@@ -112,12 +132,13 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
       name: m.name,
       version: m.version,
       labels: m.labels,
-      backend: runtime.name,
+      backend: runtimes[0]!.name,
       package: {
         dir: pkg.dir,
         variant: pkg.variant,
         precision: pkg.precision,
-        head: m.head.type,
+        head: runtime && m.head ? m.head.type : "anomaly",
+        ...(anomaly && m.anomaly ? { anomaly: { threshold: m.anomaly.threshold } } : {}),
         okLabel: m.ok_label,
         thresholds: pkg.thresholds,
         notes,
@@ -136,7 +157,7 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
       // A runtime released twice throws (onnxruntime, TF.js): closing is once.
       if (closed) return;
       closed = true;
-      return runtime.close();
+      return Promise.all(runtimes.map((r) => r.close())).then(() => undefined);
     },
   };
 }
@@ -153,7 +174,7 @@ function pickOutputs(outputs: RawTensor[], runtime: ModelRuntime, names: string[
 
 function batchSize(pkg: ModelPackage, modelShape: ReadonlyArray<number | string>, tiles: number): number {
   const want = pkg.input.shape;
-  const where = `${pkg.manifest.name} (${pkg.variant}, ${pkg.model})`;
+  const where = `${pkg.manifest.name} (${pkg.variant}, ${[pkg.model, pkg.anomalyModel].filter(Boolean).join(" + ")})`;
   if (modelShape.length !== want.length) {
     throw new EdgeError("E_MODEL_SHAPE", `${where}: the model's input is ${JSON.stringify(modelShape)}, the manifest says ${JSON.stringify(want)}`);
   }
@@ -178,7 +199,7 @@ function batchSize(pkg: ModelPackage, modelShape: ReadonlyArray<number | string>
  * zero tensor would hide an input scale that overflows), and checks that its
  * outputs fit the head and are all finite.
  */
-async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
+async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, isAnomaly: boolean, runGrey: (n: number) => Promise<RawTensor[][]>, batch: number): Promise<void> {
   let outputs: RawTensor[];
   try {
     // Twice: the first run allocates and plans; the second is the one a part would see.
@@ -197,6 +218,11 @@ async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: num
     }
   });
   const m = pkg.manifest;
+  if (isAnomaly) {
+    anomalyTensors(outputs, runtime.outputNames, m.anomaly!, inputSize(pkg.input));
+    return;
+  }
+  if (!m.head) return;
   if (m.head.type === "classify") {
     const c = classifyWidth(outputs[0]!);
     if (c !== m.labels.length) throw new EdgeError("E_MODEL_LABELS", `the model has ${c} outputs per image, the manifest ${m.labels.length} labels (${m.labels.join(", ")})`);
@@ -205,10 +231,12 @@ async function warmUp(pkg: ModelPackage, runtime: ModelRuntime, runGrey: (n: num
   }
 }
 
-async function checkGolden(pkg: ModelPackage, judge: (mat: Mat) => Promise<EngineOutput>): Promise<void> {
+/** A golden part only the anomaly head rejects is checked on the variants that run it (not on a TF.js one). */
+async function checkGolden(pkg: ModelPackage, judge: (mat: Mat) => Promise<EngineOutput>, runsAnomaly: boolean): Promise<void> {
   const m = pkg.manifest;
   const settings = { okLabel: m.ok_label, threshold: pkg.thresholds.default, thresholds: pkg.thresholds.perClass };
   for (const g of m.golden) {
+    if (g.expect === ANOMALY_CLASS && !runsAnomaly) continue;
     let bgr: Mat;
     try {
       bgr = decodeImage(pkg.files.get(g.image)!, `golden image ${g.image}`);

@@ -30,17 +30,22 @@ const require = createRequire(import.meta.url);
 export const createBackend: CreateBackend = async (raw) => {
   const o = raw as TfjsBackendOptions;
   const pkg = loadModelPackage(o.dir, { engine: "tfjs", ...(o.variant ? { variant: o.variant } : {}) });
+  // Anomaly models are ONNX graphs: a TF.js variant runs the classifier or detector only.
+  if (pkg.anomalyModel !== undefined || pkg.model === undefined) {
+    throw new EdgeError("E_MODEL_VARIANT", `${pkg.manifest.name}: variant '${pkg.variant}': TF.js runs no anomaly model (use an onnx variant)`);
+  }
+  const file = pkg.model;
   const notes: string[] = [];
   const backend = await chooseBackend(o.backends, notes);
-  const handler = packageHandler(pkg);
-  const format = parseJson(pkg, pkg.model).format;
+  const handler = packageHandler(pkg, file);
+  const format = parseJson(pkg, file).format;
   let model: tf.GraphModel | tf.LayersModel;
   try {
     model = format === "graph-model" ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
   } catch (err) {
     // The package handler's own refusals (an unlisted shard) keep their code.
     if (err instanceof EdgeError) throw err;
-    throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: TF.js cannot load it: ${errorMessage(err)}`);
+    throw new EdgeError("E_MODEL_CORRUPT", `${file}: TF.js cannot load it: ${errorMessage(err)}`);
   }
   const shape = model.inputs[0]?.shape ?? [];
   const outputNames = model instanceof tf.GraphModel ? model.outputs.map((t) => t.name) : model.outputNames;
@@ -143,20 +148,20 @@ interface ModelJson {
 }
 
 /** An IOHandler over the package's verified files: weight shards must be listed in the manifest too. */
-function packageHandler(pkg: ModelPackage): tf.io.IOHandler {
+function packageHandler(pkg: ModelPackage, file: string): tf.io.IOHandler {
   return {
     load: async () => {
-      const json = parseJson(pkg, pkg.model) as unknown as ModelJson;
+      const json = parseJson(pkg, file) as unknown as ModelJson;
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new EdgeError("E_MODEL_CORRUPT", `${pkg.model}: model.json has no modelTopology or weightsManifest`);
+        throw new EdgeError("E_MODEL_CORRUPT", `${file}: model.json has no modelTopology or weightsManifest`);
       }
       const specs: tf.io.WeightsManifestEntry[] = [];
       const shards: Buffer[] = [];
       for (const group of json.weightsManifest) {
         for (const p of group.paths) {
-          const rel = posix.normalize(join(posix.dirname(pkg.model), p));
+          const rel = posix.normalize(join(posix.dirname(file), p));
           const data = pkg.files.get(rel);
-          if (!data) throw new EdgeError("E_MODEL_MANIFEST", `${pkg.model}: weight file '${rel}' is not listed in files`);
+          if (!data) throw new EdgeError("E_MODEL_MANIFEST", `${file}: weight file '${rel}' is not listed in files`);
           shards.push(data);
         }
         specs.push(...group.weights);

@@ -1,4 +1,5 @@
 import type { GroundTruth } from "../capture/camera.js";
+import type { HeatMap } from "../inference/engine.js";
 
 /** Why a part got the fail-safe action instead of a model verdict. */
 export const FAILSAFE_REASONS = ["late", "error", "no-frame", "overload"] as const;
@@ -29,6 +30,8 @@ export interface Judgement {
   verdict: "pass" | "reject" | "unknown";
   /** Classes over threshold for a reject; the best class for a pass. */
   findings: Finding[];
+  /** The anomaly head's map when it rejected the part, for the snapshot. */
+  heatmap?: HeatMap;
   /** Set when verdict is unknown: why the fail-safe applies. */
   failsafe?: FailsafeReason;
   detail?: string;

@@ -1,6 +1,10 @@
 import type { Judgement } from "../pipeline/part.js";
 import type { JudgedFrame } from "../pipeline/pipeline.js";
 import { encodeSnapshot, encodeViewsSnapshot, type SnapshotBox } from "../vision/snapshot.js";
+import { ANOMALY_CLASS } from "../inference/engine.js";
+
+/** The anomaly box in magenta: the heat map runs from blue to red. */
+const ANOMALY_BOX: [number, number, number] = [255, 0, 255];
 import type { Logger } from "../util/log.js";
 
 export interface SnapshotSettings {
@@ -13,7 +17,7 @@ export interface SnapshotSettings {
 
 /**
  * Chooses which judged frames become snapshots and encodes them (JPEG, boxes
- * drawn) on libuv's pool as soon as the verdict is known: only the small
+ * drawn, an anomaly reject's heat map overlaid) on libuv's pool as soon as the verdict is known: only the small
  * JPEG is held until the part settles, never the frame itself.
  */
 export class SnapshotTaker {
@@ -38,11 +42,17 @@ export class SnapshotTaker {
     this.wanted = [];
     if (requested.length === 0 && (passed ? this.random() >= this.settings.acceptedSample : !this.settings.rejected)) return;
     const boxes = (j: Judgement | undefined): SnapshotBox[] =>
-      (passed ? [] : (j?.findings ?? [])).filter((f) => f.box).map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}` }));
+      (passed ? [] : (j?.findings ?? []))
+        .filter((f) => f.box)
+        .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}`, ...(f.class === ANOMALY_CLASS ? { color: ANOMALY_BOX } : {}) }));
+    const heatmap = (j: Judgement | undefined) => (passed ? undefined : j?.heatmap);
     const quality = this.settings.quality;
     const encoded = several
-      ? encodeViewsSnapshot(frames.map((f) => ({ frame: f.frame, boxes: boxes(f.judgement), caption: `${f.view}: ${f.judgement?.verdict ?? "no verdict"}` })), quality)
-      : encodeSnapshot(frames[0]!.frame, { quality, boxes: boxes(judgement) });
+      ? encodeViewsSnapshot(
+          frames.map((f) => ({ frame: f.frame, boxes: boxes(f.judgement), ...(heatmap(f.judgement) && { heatmap: heatmap(f.judgement) }), caption: `${f.view}: ${f.judgement?.verdict ?? "no verdict"}` })),
+          quality,
+        )
+      : encodeSnapshot(frames[0]!.frame, { quality, boxes: boxes(judgement), ...(heatmap(judgement) && { heatmap: heatmap(judgement) }) });
     const jpeg = encoded.catch((err: unknown) => {
       this.log.warn({ err, part: partId }, "snapshot could not be encoded");
       return undefined;

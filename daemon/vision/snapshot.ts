@@ -1,6 +1,7 @@
 import { cv, type Mat } from "./opencv.js";
 import { frameMat } from "./preprocess.js";
 import { EdgeError } from "../util/errors.js";
+import type { HeatMap } from "../inference/engine.js";
 
 export interface SnapshotBox {
   /** [x, y, w, h] in frame pixels. */
@@ -14,7 +15,12 @@ export interface SnapshotOptions {
   /** JPEG quality 1..100. */
   quality: number;
   boxes?: SnapshotBox[];
+  /** An anomaly map, overlaid in false colour where it covers the frame, under the boxes. */
+  heatmap?: HeatMap;
 }
+
+/** Share of the false-colour map in the overlaid pixels: the part stays recognisable under it. */
+const HEAT_ALPHA = 0.45;
 
 /**
  * A frame as JPEG for records and review pages, with the defect boxes and
@@ -22,13 +28,14 @@ export interface SnapshotOptions {
  * Encoding runs on libuv's pool, not the event loop.
  */
 export async function encodeSnapshot(frame: { width: number; height: number; data: Uint8Array }, o: SnapshotOptions): Promise<Buffer> {
-  return encode(annotated(frame, o.boxes ?? []), o.quality);
+  return encode(annotated(frame, o.boxes ?? [], o.heatmap), o.quality);
 }
 
 /** One view of a part for a snapshot of several: its frame, its boxes and its caption. */
 export interface SnapshotPanel {
   frame: { width: number; height: number; data: Uint8Array };
   boxes: SnapshotBox[];
+  heatmap?: HeatMap;
   caption: string;
 }
 
@@ -40,7 +47,7 @@ export interface SnapshotPanel {
 export async function encodeViewsSnapshot(panels: SnapshotPanel[], quality: number): Promise<Buffer> {
   const height = panels[0]!.frame.height;
   const mats = panels.map((p) => {
-    const img = annotated(p.frame, p.boxes);
+    const img = annotated(p.frame, p.boxes, p.heatmap);
     const scaled = img.rows === height ? img : img.resize(height, Math.max(1, Math.round((img.cols * height) / img.rows)));
     if (scaled !== img) img.release();
     caption(scaled, p.caption);
@@ -71,9 +78,10 @@ function strokes(width: number, height: number): { thickness: number; fontScale:
   return { thickness: Math.max(1, Math.round(Math.min(width, height) / 240)), fontScale: Math.max(0.4, Math.min(width, height) / 960) };
 }
 
-/** A copy of the frame's pixels (the frame itself stays as captured) with the boxes and their labels drawn. */
-function annotated(frame: { width: number; height: number; data: Uint8Array }, boxes: SnapshotBox[]): Mat {
+/** A copy of the frame's pixels (the frame itself stays as captured) with the heat map under the boxes and their labels. */
+function annotated(frame: { width: number; height: number; data: Uint8Array }, boxes: SnapshotBox[], heatmap: HeatMap | undefined): Mat {
   const img = frameMat(frame);
+  if (heatmap) overlayHeatmap(img, heatmap);
   const { thickness, fontScale } = strokes(frame.width, frame.height);
   for (const b of boxes) {
     const [x, y, w, h] = b.box.map(Math.round) as [number, number, number, number];
@@ -97,4 +105,33 @@ function caption(img: Mat, text: string): void {
   const top = Math.max(0, img.rows - size.height - baseLine - 4);
   img.drawRectangle(new cv.Rect(0, top, Math.min(img.cols, size.width + 6), img.rows - top), new cv.Vec3(0, 0, 0), -1);
   img.putText(text, new cv.Point2(3, img.rows - baseLine - 2), cv.FONT_HERSHEY_SIMPLEX, fontScale, new cv.Vec3(255, 255, 255), thickness, cv.LINE_AA);
+}
+
+/**
+ * Blends the map, coloured (JET: blue good, red anomalous), onto the frame
+ * pixels the model input covered: one affine warp of the map from input to
+ * frame pixels, one blend, one masked copy. No per-pixel JavaScript.
+ */
+function overlayHeatmap(img: Mat, hm: HeatMap): void {
+  const t = hm.transform;
+  const map = new cv.Mat(Buffer.from(hm.data.buffer, hm.data.byteOffset, hm.data.byteLength), hm.height, hm.width, cv.CV_8UC1);
+  // Map pixel centres (u + 0.5) land on frame pixel centres (x + 0.5).
+  const ax = 1 / t.scaleX;
+  const ay = 1 / t.scaleY;
+  const affine = new cv.Mat(
+    [
+      [ax, 0, t.offsetX + (0.5 - t.padX) * ax - 0.5],
+      [0, ay, t.offsetY + (0.5 - t.padY) * ay - 0.5],
+    ],
+    cv.CV_64F,
+  );
+  const size = new cv.Size(img.cols, img.rows);
+  const coloured = cv.applyColorMap(map, cv.COLORMAP_JET);
+  const warped = coloured.warpAffine(affine, size, cv.INTER_LINEAR, cv.BORDER_CONSTANT);
+  const cover = new cv.Mat(hm.height, hm.width, cv.CV_8UC1);
+  cover.setTo(255).release();
+  const mask = cover.warpAffine(affine, size, cv.INTER_NEAREST, cv.BORDER_CONSTANT);
+  const blended = img.addWeighted(1 - HEAT_ALPHA, warped, HEAT_ALPHA, 0);
+  blended.copyTo(img, mask).release();
+  for (const m of [map, affine, coloured, warped, cover, mask, blended]) m.release();
 }

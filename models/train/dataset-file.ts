@@ -18,7 +18,15 @@ export interface DatasetManifest {
   class_counts: Record<string, Record<Split, number>>;
 }
 
-export function writeDataset(outDir: string, samples: Sample[], o: { labels: string[]; okLabel: string; size: InputSize; seed: number; source: string }): DatasetManifest {
+/**
+ * `allTest`: every sample goes to the test split, for a set only ever
+ * evaluated on (parts of unseen line seeds, defect kinds never trained on).
+ */
+export function writeDataset(
+  outDir: string,
+  samples: Sample[],
+  o: { labels: string[]; okLabel: string; size: InputSize; seed: number; source: string; allTest?: boolean },
+): DatasetManifest {
   const index = new Map(o.labels.map((l, i) => [l, i]));
   const labelIds = samples.map((s) => {
     const id = index.get(s.label);
@@ -28,7 +36,7 @@ export function writeDataset(outDir: string, samples: Sample[], o: { labels: str
   for (const l of o.labels) {
     if (!labelIds.includes(index.get(l)!)) throw new Error(`class '${l}' has no samples`);
   }
-  const split = stratifiedSplit(labelIds, o.seed);
+  const split: Split[] = o.allTest ? labelIds.map(() => "test") : stratifiedSplit(labelIds, o.seed);
   mkdirSync(outDir, { recursive: true });
   const bytes = o.size.width * o.size.height * 3;
   const splits = {} as DatasetManifest["splits"];

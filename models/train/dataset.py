@@ -41,11 +41,12 @@ def load_split(data_dir, manifest, split):
     return x.contiguous(), torch.tensor(s["labels"], dtype=torch.int64)
 
 
-def augment(x, gen):
+def augment(x, gen, flips=True):
     """
     Rotation, shift, zoom, flips, brightness/contrast and sensor noise, as a
     camera on a line varies them. One affine warp per image (border pixels
-    repeated: the belt goes on outside the frame).
+    repeated: the belt goes on outside the frame). Without flips for a model
+    of what good parts look like: a mirrored part is a wrong part.
     """
     n = x.shape[0]
     r = lambda *s: torch.rand(*s, generator=gen)
@@ -53,6 +54,8 @@ def augment(x, gen):
     zoom = 0.9 + r(n) * 0.2
     flip_x = torch.where(r(n) < 0.5, -1.0, 1.0)
     flip_y = torch.where(r(n) < 0.5, -1.0, 1.0)
+    if not flips:
+        flip_x, flip_y = torch.ones(n), torch.ones(n)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0] = cos * flip_x

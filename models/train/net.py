@@ -37,19 +37,57 @@ class InspectNet(nn.Module):
 
     def __init__(self, num_classes):
         super().__init__()
-        layers = [conv_bn(3, STEM, STEM_STRIDE, STEM_STRIDE, pad=0)]
-        cin = STEM
-        for cout, stride in BLOCKS:
-            layers.append(conv_bn(cin, cin, 3, stride, groups=cin))
-            layers.append(conv_bn(cin, cout, 1, 1))
-            cin = cout
-        self.features = nn.Sequential(*layers)
+        self.features, cin = backbone(BLOCKS)
         self.dropout = nn.Dropout(0.2)
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
         x = self.features(x).amax(dim=(2, 3))
         return self.fc(self.dropout(x))
+
+    def folded_tail(self):
+        return [{"kind": "maxpool"}, {"kind": "fc", "w": self.fc.weight.detach().numpy().copy(), "b": self.fc.bias.detach().numpy().copy()}]
+
+
+def backbone(blocks):
+    """The stem and depthwise-separable blocks; returns them and their output channels."""
+    layers = [conv_bn(3, STEM, STEM_STRIDE, STEM_STRIDE, pad=0)]
+    cin = STEM
+    for cout, stride in blocks:
+        layers.append(conv_bn(cin, cin, 3, stride, groups=cin))
+        layers.append(conv_bn(cin, cout, 1, 1))
+        cin = cout
+    return nn.Sequential(*layers), cin
+
+
+# The anomaly net's blocks: the classifier's stem and strides, narrower (it
+# runs beside the classifier and must cost less than it), one block more at
+# stride 16 so that a cell of its map sees most of a part: a missing hole or
+# a wrong part is only wrong against the rest of the part.
+ANOMALY_BLOCKS = [(64, 1), (128, 2), (256, 2), (384, 1), (384, 1)]
+
+
+class AnomalyNet(nn.Module):
+    """
+    The backbone with a 1x1 convolution to one logit per cell of the stride-16
+    map instead of pooling and a classifier: the probability that the cell
+    holds something a good part does not (sigmoid). Trained on good parts with
+    synthetic anomalies pasted in (anomaly.py); the image score is the
+    strongest cell.
+    """
+
+    def __init__(self, blocks=ANOMALY_BLOCKS):
+        super().__init__()
+        self.features, cin = backbone(blocks)
+        self.head = nn.Conv2d(cin, 1, 1)
+
+    def forward(self, x):
+        """Map logits, [N, 1, h/16, w/16]."""
+        return self.head(self.features(x))
+
+    def folded_tail(self):
+        return [{"kind": "conv", "w": self.head.weight.detach().numpy().copy(), "b": self.head.bias.detach().numpy().copy(),
+                 "stride": 1, "pad": 0, "groups": 1, "relu": False}]
 
 
 def folded_layers(model):
@@ -69,9 +107,7 @@ def folded_layers(model):
             "kind": "conv", "w": w.numpy().copy(), "b": b.numpy().copy(),
             "stride": conv.stride[0], "pad": conv.padding[0], "groups": conv.groups, "relu": True,
         })
-    out.append({"kind": "maxpool"})
-    out.append({"kind": "fc", "w": model.fc.weight.detach().numpy().copy(), "b": model.fc.bias.detach().numpy().copy()})
-    return out
+    return out + model.folded_tail()
 
 
 def run_folded(layers, x, taps=None):

@@ -26,13 +26,61 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 13
 INPUT, OUTPUT = "input", "logits"
+# An anomaly net (its last layer a convolution to one map channel, not a
+# classifier) has two outputs instead of logits: the image score and the map
+# at the input's resolution, both probabilities.
+SCORE, MAP, MAP_LOGITS = "anomaly_score", "anomaly_map", "map_logits"
 
 
-def _model(nodes, inits, h, w, num_classes, name):
+def _is_anomaly(layers):
+    return layers[-1]["kind"] == "conv" and not layers[-1]["relu"]
+
+
+def _last_name(layers):
+    return MAP_LOGITS if _is_anomaly(layers) else OUTPUT
+
+
+def _anomaly_tail(layers, hw):
+    """
+    The map's probability per cell: the sigmoid of one logit, or for a
+    Gaussian head (its last layer carries `scale`) d / (d + scale) of the
+    squared length d of the whitened feature (a Mahalanobis distance). The
+    score is the strongest cell (a global max pool), the map the bilinear
+    resize of the cells to the input size. Both read the float map: the int8
+    graph's last convolution already leaves float.
+    """
+    h, w = hw
+    inits = [numpy_helper.from_array(np.array([1, 1, h, w], dtype=np.int64), "map_sizes")]
+    if "scale" in layers[-1]:
+        inits.append(numpy_helper.from_array(np.array(layers[-1]["scale"], dtype=np.float32), "map_scale"))
+        prob = [
+            helper.make_node("ReduceSumSquare", [MAP_LOGITS], ["map_distance"], axes=[1], keepdims=1),
+            helper.make_node("Add", ["map_distance", "map_scale"], ["map_denominator"]),
+            helper.make_node("Div", ["map_distance", "map_denominator"], ["map_prob"]),
+        ]
+    else:
+        prob = [helper.make_node("Sigmoid", [MAP_LOGITS], ["map_prob"])]
+    nodes = prob + [
+        helper.make_node("MaxPool", ["map_prob"], ["score_pool"], kernel_shape=_pool_kernel(layers, hw)),
+        helper.make_node("Flatten", ["score_pool"], [SCORE], axis=1),
+        helper.make_node("Resize", ["map_prob", "", "", "map_sizes"], [MAP], mode="linear", coordinate_transformation_mode="half_pixel"),
+    ]
+    return nodes, inits
+
+
+def _model(nodes, inits, layers, hw, name):
+    h, w = hw
+    if _is_anomaly(layers):
+        tail_nodes, tail_inits = _anomaly_tail(layers, hw)
+        nodes, inits = nodes + tail_nodes, inits + tail_inits
+        outputs = [helper.make_tensor_value_info(SCORE, TensorProto.FLOAT, [1, 1]),
+                   helper.make_tensor_value_info(MAP, TensorProto.FLOAT, [1, 1, h, w])]
+    else:
+        outputs = [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [1, layers[-1]["w"].shape[0]])]
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [1, 3, h, w])],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [1, num_classes])],
+        outputs,
         initializer=inits,
     )
     model = helper.make_model(graph, producer_name="edge-inspect models/train", opset_imports=[helper.make_opsetid("", OPSET)])
@@ -61,7 +109,7 @@ def write_float(layers, path, hw):
     nodes, inits, x = [], [], INPUT
     pool = _pool_kernel(layers, hw)
     for i, layer in enumerate(layers):
-        y = OUTPUT if i == len(layers) - 1 else f"t{i}"
+        y = _last_name(layers) if i == len(layers) - 1 else f"t{i}"
         if layer["kind"] == "maxpool":
             nodes.append(helper.make_node("MaxPool", [x], [f"{y}_pool"], kernel_shape=pool))
             nodes.append(helper.make_node("Flatten", [f"{y}_pool"], [y], axis=1))
@@ -74,7 +122,7 @@ def write_float(layers, path, hw):
             else:
                 nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [y], transB=1))
         x = y
-    onnx.save(_model(nodes, inits, *hw, layers[-1]["w"].shape[0], "inspect_float"), path)
+    onnx.save(_model(nodes, inits, layers, hw, "inspect_float"), path)
 
 
 def quantize_weight(w):
@@ -105,6 +153,7 @@ def write_qdq(layers, act_scales, path, hw):
     """
     nodes, inits = [], []
     pool = _pool_kernel(layers, hw)
+    trained = layers
     scalar = lambda v, name, dtype=np.float32: inits.append(numpy_helper.from_array(np.array(v, dtype=dtype), name))
     layers = list(layers)
     scalar(float(act_scales[0]), "s_input")
@@ -118,7 +167,7 @@ def write_qdq(layers, act_scales, path, hw):
     s_in = None
     for i, layer in enumerate(layers):
         last = i == len(layers) - 1
-        y = OUTPUT if last else f"t{i}"
+        y = _last_name(layers) if last else f"t{i}"
         if s_in is None:
             s_in = float(act_scales[i])
         scalar(s_in, f"s{i}")
@@ -160,4 +209,23 @@ def write_qdq(layers, act_scales, path, hw):
             nodes.append(helper.make_node("Gemm", [f"{y}_in", f"w{i}", f"b{i}"], [y], transB=1))
         x = y
         s_in = None
-    onnx.save(_model(nodes, inits, *hw, layers[-1]["w"].shape[0], "inspect_int8"), path)
+    onnx.save(_model(nodes, inits, trained, hw, "inspect_int8"), path)
+
+
+def read_float_convs(path):
+    """
+    The convolution layers of a float model write_float wrote, in order, as
+    folded layers again (the classifier's backbone for a Gaussian anomaly
+    head); the pooling and classifier layers are left out.
+    """
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i).copy() for i in m.graph.initializer}
+    relu_inputs = {n.input[0] for n in m.graph.node if n.op_type == "Relu"}
+    layers = []
+    for n in m.graph.node:
+        if n.op_type != "Conv":
+            continue
+        at = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        layers.append({"kind": "conv", "w": init[n.input[1]], "b": init[n.input[2]], "stride": at["strides"][0],
+                       "pad": at["pads"][0], "groups": at.get("group", 1), "relu": n.output[0] in relu_inputs})
+    return layers

@@ -8,9 +8,10 @@ import torch
 from net import run_folded
 
 
-def write_reference(layers, x, path):
+def write_reference(layers, x, path, outputs=lambda y: y):
+    """`outputs` maps the folded layers' result to the model's first output (the anomaly net's score)."""
     with torch.no_grad():
-        logits = run_folded(layers, x).numpy()
+        logits = outputs(run_folded(layers, x)).numpy()
     # Inputs are value/255 of uint8 pixels: store the pixels, exactly.
     pixels = np.round(x.numpy() * 255).astype(np.uint8).transpose(0, 2, 3, 1)  # NCHW -> NHWC (BGR)
     with open(path, "w") as f:

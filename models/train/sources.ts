@@ -5,7 +5,8 @@ import { readImageFile } from "../../daemon/vision/read-image.js";
 import { errorCode, errorMessage } from "../../daemon/util/errors.js";
 import { allocInput, preprocessInto } from "../../daemon/vision/preprocess.js";
 import type { ModelInput } from "../../daemon/inference/manifest.js";
-import { renderPart, DEFECT_CLASSES } from "../../daemon/capture/synthetic-line.js";
+import { renderPart, DEFECT_CLASSES, type NovelSettings } from "../../daemon/capture/synthetic-line.js";
+import { NOVEL_DEFECTS } from "../../daemon/capture/novel-kinds.js";
 
 /** One labelled image, already resized to the model's input. */
 export interface Sample {
@@ -49,10 +50,12 @@ function modelInputSpec(size: InputSize): ModelInput {
 }
 
 export const SYNTHETIC_LABELS = ["ok", ...DEFECT_CLASSES];
+/** Every class the synthetic line can draw, the novel kinds (never trained on) last. */
+export const SYNTHETIC_ALL_LABELS = [...SYNTHETIC_LABELS, ...NOVEL_DEFECTS];
 
-/** Parts of the synthetic line, labelled from their ground truth. */
-export function* syntheticSamples(o: { parts: number; seed: number; defectRate: number; frame: InputSize; size: InputSize }): Generator<Sample> {
-  const settings = { width: o.frame.width, height: o.frame.height, seed: o.seed, defectRate: o.defectRate };
+/** Parts of the synthetic line, labelled from their ground truth (a novel part by its kind). */
+export function* syntheticSamples(o: { parts: number; seed: number; defectRate: number; novel?: NovelSettings; frame: InputSize; size: InputSize }): Generator<Sample> {
+  const settings = { width: o.frame.width, height: o.frame.height, seed: o.seed, defectRate: o.defectRate, ...(o.novel ? { novel: o.novel } : {}) };
   for (let i = 0; i < o.parts; i++) {
     const { image, truth } = renderPart(settings, i);
     yield { origin: `synthetic seed ${o.seed} part ${i}`, label: truth.defect ?? "ok", pixels: toModelInput(image, o.size) };

@@ -11,7 +11,7 @@ import { readImageHeader } from "../../daemon/vision/image-header.js";
 import { lineConfig } from "../fakes/line.js";
 import { quietLog } from "../fakes/quiet-log.js";
 import { tempDir, waitFor } from "../capture/camera-fixtures.js";
-import { sleep } from "../../daemon/util/clock.js";
+import { nowMs, sleep } from "../../daemon/util/clock.js";
 import { launchChromium, SCREENSHOTS } from "../http/browser.js";
 import { parsePrometheusText, sample } from "../http/prom-text.js";
 import { CLASSIFIER } from "../inference/fixtures.js";
@@ -227,8 +227,10 @@ views:
     assert.equal(info.version, "2.0.0");
     assert.deepEqual(versions(), ["top 2.0.0", "bottom 2.0.0", "side 1.0.0"], "the side view has a model of its own");
     assert.equal(app.line.modelVersion(), "2.0.0+1.0.0");
+    // A part triggered once the swap is done: parts in flight during it were judged by either model.
+    const swapped = nowMs();
     const settled: SettledPart[] = [];
-    app.addSettledListener((p) => settled.push(p));
+    app.addSettledListener((p) => p.tTriggerMs > swapped && settled.push(p));
     await waitFor("parts judged after the swap", () => settled.some((p) => p.judgement.views?.every((v) => v.verdict !== "unknown")));
     const judged = settled.find((p) => p.judgement.views?.every((v) => v.verdict !== "unknown"))!;
     assert.deepEqual(judged.judgement.views!.map((v) => v.modelVersion), ["2.0.0", "2.0.0", "1.0.0"]);

@@ -54,7 +54,7 @@ test("the demo package loads: every file matches its hash, int8 is the default a
   assert.equal(int8.precision, "int8");
   assert.deepEqual(int8.manifest.labels, ["ok", "scratch", "crack", "stain", "missing_hole"]);
   const float = loadModelPackage(DEMO, { engine: "onnx", variant: "float32" });
-  const size = (p: typeof int8) => p.files.get(p.model)!.length;
+  const size = (p: typeof int8) => p.files.get(p.model!)!.length;
   assert.ok(size(int8) < 1_000_000, `${size(int8)} bytes`);
   assert.ok(size(int8) < size(float) / 2, `int8 ${size(int8)} bytes, float ${size(float)}`);
 });
@@ -97,8 +97,8 @@ async function optimizedOps(model: Uint8Array): Promise<(op: string) => number> 
 test("onnxruntime runs the int8 model on integer kernels only", async () => {
   const int8 = loadModelPackage(DEMO, { engine: "onnx" });
   const float = loadModelPackage(DEMO, { engine: "onnx", variant: "float32" });
-  const q = await optimizedOps(int8.files.get(int8.model)!);
-  const f = await optimizedOps(float.files.get(float.model)!);
+  const q = await optimizedOps(int8.files.get(int8.model!)!);
+  const f = await optimizedOps(float.files.get(float.model!)!);
   // Every convolution of the float model is a QLinearConv in int8, the classifier a QGemm; no float Conv or Gemm left.
   assert.ok(f("Conv") >= 5, `float: ${f("Conv")} Conv`);
   assert.equal(q("QLinearConv"), f("Conv"));

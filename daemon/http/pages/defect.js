@@ -38,6 +38,8 @@ async function load(me) {
   );
   showVerdict(d);
   if (d.snapshot) {
+    // The snapshot of an anomaly reject carries the anomaly head's map (drawn when it was encoded).
+    $("heatnote").hidden = !d.findings.some((f) => f.class === "anomaly");
     const img = $("snapshot");
     // The views' snapshot has its boxes drawn in, each in its own panel.
     if (!several) img.onload = () => drawBoxes($("boxes"), d.findings, img.naturalWidth, img.naturalHeight);
