@@ -92,6 +92,25 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
   }
   await checkGolden(pkg, judge);
 
+  // One frame at a time: every frame is preprocessed into the one input
+  // buffer, and a runtime reads it only later (onnxruntime-node runs on the
+  // next turn of the event loop), so a second frame's preprocessing would
+  // overwrite the first's input before the first is run.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inferOne = async (frame: BackendFrame): Promise<BackendResult> => {
+    const t0 = nowMs();
+    timing.preprocessMs = 0;
+    // Preprocessing only reads the frame, which stays as it is until this answers (Engine.infer).
+    const mat = frameView(frame);
+    let output: EngineOutput;
+    try {
+      output = await judge(mat);
+    } finally {
+      mat.release();
+    }
+    return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
+  };
+
   let closed = false;
   return {
     info: {
@@ -109,18 +128,10 @@ export async function createPackageBackend(pkg: ModelPackage, runtime: ModelRunt
         notes,
       },
     },
-    async infer(frame: BackendFrame): Promise<BackendResult> {
-      const t0 = nowMs();
-      timing.preprocessMs = 0;
-      // Preprocessing only reads the frame, which stays as it is until this answers (Engine.infer).
-      const mat = frameView(frame);
-      let output: EngineOutput;
-      try {
-        output = await judge(mat);
-      } finally {
-        mat.release();
-      }
-      return { output, preprocessMs: timing.preprocessMs, inferMs: nowMs() - t0 - timing.preprocessMs };
+    infer(frame: BackendFrame): Promise<BackendResult> {
+      const result = turn.then(() => inferOne(frame));
+      turn = result.catch(() => undefined);
+      return result;
     },
     close: () => {
       // A runtime released twice throws (onnxruntime, TF.js): closing is once.
