@@ -23,7 +23,7 @@ t_start=$(date +%s)
 
 # --- host tools ----------------------------------------------------------------
 source scripts/system-packages.sh
-host_pkgs=(mmdebstrap arch-test qemu-user-static binfmt-support crossbuild-essential-arm64 curl ubuntu-keyring)
+host_pkgs=(mmdebstrap arch-test qemu-user-static binfmt-support crossbuild-essential-arm64 curl)
 missing=()
 for p in "${host_pkgs[@]}"; do pkg_present "$p" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -84,10 +84,9 @@ bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$arm64_common" &
 common_pid=$!
 for p in "${platforms[@]}"; do
   ( rc=0
-    platform_vars "$p"
     bash scripts/platforms/root.sh "$p" >"$tmp/$p.root" || rc=$?
     if [ "$rc" = 69 ]; then
-      printf '{"hostNode":"%s","arm64":[{"name":"%s","unavailable":"%s is not reachable from this machine","root":"","node":"","nodeVersion":"","addons":[]}],"x64":[]}\n' "$(node --version)" "$p" "$mirror" >"$tmp/$p.json"
+      printf '{"hostNode":"%s","arm64":[{"name":"%s","unavailable":"%s","root":"","node":"","nodeVersion":"","addons":[]}],"x64":[]}\n' "$(node --version)" "$p" "$(cat "$tmp/$p.root")" >"$tmp/$p.json"
     elif [ "$rc" = 0 ]; then
       root="$(cat "$tmp/$p.root")"
       out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
