@@ -14,7 +14,7 @@ export interface WorkerEngineOptions {
   options: unknown;
   /** Requests accepted before infer() refuses with E_ENGINE_OVERLOAD. */
   queue: number;
-  /** A request unanswered this long means the worker is stuck: it is replaced. */
+  /** No answer this long while requests wait means the worker is stuck: it is replaced. */
   hangTimeoutMs: number;
   loadTimeoutMs: number;
 }

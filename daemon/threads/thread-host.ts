@@ -15,7 +15,12 @@ export interface ThreadHostOptions<S extends ThreadSpec> {
   url: URL;
   workerData: unknown;
   startTimeoutMs: number;
-  /** A request unanswered this long means the thread is stuck: it counts as a crash. */
+  /**
+   * A thread that has requests and gives no answer this long is stuck: it
+   * counts as a crash. Measured from its last answer, not from each request's
+   * sending: a request queued behind others waits for them on a thread that
+   * is busy, not stuck.
+   */
   hangMs?: number;
   /** How long a stopping thread gets to end by itself before it is terminated. */
   stopGraceMs?: number;
@@ -51,6 +56,7 @@ export class ThreadHost<S extends ThreadSpec> {
   private restarts = 0;
   private lastError: ThreadHealth["lastError"];
   private hangTimer: NodeJS.Timeout | undefined;
+  private lastAnswerMs = 0;
 
   constructor(
     private readonly o: ThreadHostOptions<S>,
@@ -185,6 +191,7 @@ export class ThreadHost<S extends ThreadSpec> {
         const p = this.pendingRequests.get(m.id);
         if (!p) return;
         this.pendingRequests.delete(m.id);
+        this.lastAnswerMs = nowMs();
         if (m.type === "reply") p.resolve(m.value);
         else p.reject(new EdgeError(this.o.replyCode ? this.o.replyCode(m.code) : stationCode(m, "E_INTERNAL"), m.message));
         return;
@@ -194,14 +201,13 @@ export class ThreadHost<S extends ThreadSpec> {
 
   private checkHang(): void {
     if (this.state !== "running" || !this.worker) return;
-    const now = nowMs();
-    for (const p of this.pendingRequests.values()) {
-      if (now - p.sentAtMs > this.o.hangMs!) {
-        const w = this.worker;
-        this.crashed(w, `gave no answer for ${this.o.hangMs} ms`);
-        void w.terminate();
-        return;
-      }
+    // The oldest request waits longest; the thread owes it an answer since
+    // it was sent or since the thread last answered, whichever is later.
+    const oldest = this.pendingRequests.values().next().value;
+    if (oldest && nowMs() - Math.max(oldest.sentAtMs, this.lastAnswerMs) > this.o.hangMs!) {
+      const w = this.worker;
+      this.crashed(w, `gave no answer for ${this.o.hangMs} ms`);
+      void w.terminate();
     }
   }
 

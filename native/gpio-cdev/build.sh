@@ -17,8 +17,10 @@ if [ ! -f "$node_include/node_api.h" ]; then
   say "gpio-cdev: Node's headers are missing ($node_include/node_api.h; Debian: apt install libnode-dev, or a Node built with its include/)"
   exit 1
 fi
-# The header the compiler finds (the host's, or the sysroot's).
-if ! printf '#include <linux/gpio.h>\n' | "$cc" "${cflags[@]}" -E - 2>/dev/null | grep -q 'GPIO_V2_LINE_FLAG_ACTIVE_LOW'; then
+# The header the compiler finds (the host's, or the sysroot's). grep reads
+# all of it: with -q it would stop at the first match, and the compiler still
+# writing would fail the pipeline (pipefail) on a header that is there.
+if ! printf '#include <linux/gpio.h>\n' | "$cc" "${cflags[@]}" -E - 2>/dev/null | grep 'GPIO_V2_LINE_FLAG_ACTIVE_LOW' >/dev/null; then
   say "gpio-cdev: the kernel's GPIO uAPI v2 header is missing (apt install linux-libc-dev)"
   exit 1
 fi

@@ -11,7 +11,8 @@
 #    own C library (Debian 12's glibc 2.36, the oldest of the Debian roots): one build serves
 #    every root.
 #  - arm64 with ROOT: the OpenCV binding, against ROOT's OpenCV (ROOT is the
-#    sysroot), and the GDAL stand-in into OUT/build/no-gdal where ROOT's
+#    sysroot; the daemon's modules of it, as setup.sh builds it: see
+#    scripts/native-env.sh), and the GDAL stand-in into OUT/build/no-gdal where ROOT's
 #    imgcodecs links GDAL.
 # Each addon builds in place in a private mount namespace, its build/ bound to
 # OUT, so node_modules itself is never written.
@@ -37,7 +38,9 @@ if [ "$arch" = arm64 ]; then
     # roots' newer libstdc++ too).
     export CFLAGS="--sysroot=$root" CXXFLAGS="--sysroot=$root"
     export LDFLAGS="--sysroot=$root -Wl,-rpath-link,$libdir:$root/lib/$triplet"
-    export OPENCV_INCLUDE_DIR="$root/usr/include/opencv4" OPENCV_LIB_DIR="$libdir" OPENCV_BIN_DIR="$root/usr/bin"
+    mkdir -p "$out"
+    OPENCV_INCLUDE_DIR="$(opencv_daemon_headers "$root/usr/include/opencv4" "$out/opencv-headers")"
+    export OPENCV_INCLUDE_DIR OPENCV_LIB_DIR="$libdir" OPENCV_BIN_DIR="$root/usr/bin"
   else
     dirs=()
     for dir in "${addon_dirs[@]}"; do

@@ -3,7 +3,8 @@
 # tarball keyed by distribution, package list and this script. The unpacked
 # root is kept next to its tarball and reused while its key holds; from the
 # tarball alone it is restored in about a minute.
-# Exit 69 when the distribution's archive cannot be reached.
+# Exit 69 when the root cannot be made on this machine (its archive cannot be
+# reached, or the host has not its archive's keyring), the reason on stdout.
 #
 # How: mmdebstrap resolves the package set (the essential set, apt and
 # root_packages) with apt and downloads and extracts it; the host's own dpkg
@@ -32,6 +33,13 @@ if [ ! -f "$root/.complete" ]; then
   else
     if ! curl -fsS --max-time 30 -o /dev/null "$mirror/dists/$suite/Release" 2>/dev/null; then
       say "$1" "$mirror is not reachable from this machine: no $suite root"
+      echo "$mirror is not reachable from this machine"
+      exit 69
+    fi
+    # Ubuntu's keyring is no Debian 12 package (ubuntu-keyring is in Debian 13 and Ubuntu).
+    if [ -n "$keyring" ] && [ ! -f "$keyring" ]; then
+      say "$1" "no $keyring on this host (package ubuntu-keyring): no $suite root"
+      echo "this host has no $keyring (package ubuntu-keyring) to check $mirror with"
       exit 69
     fi
     say "$1" "making the $suite arm64 root"

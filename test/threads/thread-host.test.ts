@@ -116,6 +116,22 @@ test("restart policy with a hang bound: a thread that stops answering is replace
   }
 });
 
+test("hang bound: a thread that answers requests one after another is busy, not stuck, however long the last one waited", async () => {
+  const h = host("ready", { policy: RESTART, hangMs: 2000 });
+  await h.start();
+  try {
+    // Six requests of 500 ms each, sent at once: the last is answered 3 s after
+    // it was sent, 500 ms after the answer before it.
+    const values = [1, 2, 3, 4, 5, 6];
+    assert.deepEqual(await Promise.all(values.map((value) => h.request("busy", { value, ms: 500 }))), values);
+    assert.equal(h.health().restarts, 0);
+    // A request the thread does not answer is still a hang, counted from the last answer.
+    await rejectsWith(h.request("hang", null), "E_STORE_WORKER", /gave no answer for 2000 ms/);
+  } finally {
+    await h.stop();
+  }
+});
+
 test("stay-down policy: after a crash the thread is down, and every request is refused with the declared code", async () => {
   const h = host("ready", { policy: STAY_DOWN });
   await h.start();

@@ -6,6 +6,7 @@ export interface TestThread {
   events: { type: "tick"; n: number };
   requests: {
     echo: { in: { value: number; delayMs: number }; out: number };
+    busy: { in: { value: number; ms: number }; out: number };
     fail: { in: { code?: string }; out: never };
     crash: { in: null; out: never };
     hang: { in: null; out: never };
@@ -22,6 +23,14 @@ const { start, stopHangs } = thread.data as { start: TestThreadStart; stopHangs?
 thread.serve({
   requests: {
     echo: ({ value, delayMs }) => new Promise((r) => setTimeout(() => r(value), delayMs)),
+    // Holds the thread for ms, as a native inference call does: requests behind it wait.
+    busy: ({ value, ms }) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        // busy
+      }
+      return value;
+    },
     fail: ({ code }) => {
       throw Object.assign(new Error("asked to fail"), code ? { code } : {});
     },
