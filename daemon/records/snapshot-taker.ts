@@ -45,14 +45,12 @@ export class SnapshotTaker {
       (passed ? [] : (j?.findings ?? []))
         .filter((f) => f.box)
         .map((f) => ({ box: f.box!, label: `${f.class} ${f.score.toFixed(2)}`, ...(f.class === ANOMALY_CLASS ? { color: ANOMALY_BOX } : {}) }));
-    const heatmap = (j: Judgement | undefined) => (passed ? undefined : j?.heatmap);
+    // Each frame's own boxes and anomaly map, under its own judgement (a view's, or the part's with one camera).
+    const marks = (j: Judgement | undefined) => ({ boxes: boxes(j), ...(!passed && j?.heatmap && { heatmap: j.heatmap }) });
     const quality = this.settings.quality;
     const encoded = several
-      ? encodeViewsSnapshot(
-          frames.map((f) => ({ frame: f.frame, boxes: boxes(f.judgement), ...(heatmap(f.judgement) && { heatmap: heatmap(f.judgement) }), caption: `${f.view}: ${f.judgement?.verdict ?? "no verdict"}` })),
-          quality,
-        )
-      : encodeSnapshot(frames[0]!.frame, { quality, boxes: boxes(judgement), ...(heatmap(judgement) && { heatmap: heatmap(judgement) }) });
+      ? encodeViewsSnapshot(frames.map((f) => ({ frame: f.frame, ...marks(f.judgement), caption: `${f.view}: ${f.judgement?.verdict ?? "no verdict"}` })), quality)
+      : encodeSnapshot(frames[0]!.frame, { quality, ...marks(judgement) });
     const jpeg = encoded.catch((err: unknown) => {
       this.log.warn({ err, part: partId }, "snapshot could not be encoded");
       return undefined;
