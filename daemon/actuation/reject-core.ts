@@ -45,6 +45,8 @@ export interface CoreStats {
   lateP99Ms: number;
   lateMaxMs: number;
   wakeups: number;
+  /** Times a caller woke the core: a part whose time is after the one it sleeps to does not. */
+  signals: number;
   /** How late the thread woke for the deadlines it slept to (ms): what cyclictest measures. */
   timedWakeups: number;
   wakeP50Ms: number;

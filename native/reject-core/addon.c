@@ -452,6 +452,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   set_str(env, r, "memoryLockRefused", c->lock_why);
   set_num(env, r, "pulses", (double)pulses);
   set_num(env, r, "wakeups", (double)c->wakeups);
+  set_num(env, r, "signals", (double)c->signals);
   uint64_t wakes = 0;
   for (int b = 0; b < RC_HIST; b++) wakes += c->wake_hist[b];
   set_num(env, r, "lateP50Ms", rc_percentile(c->hist, c->late_max_ms, 50));

@@ -176,10 +176,22 @@ static struct timespec abs_ts(double ms) {
 #define cpu_relax() ((void)0)
 #endif
 
-/* Every change the core must look at goes through here (mu held). */
-static void wake(rc_core *c) {
+/* Every change the core must look at now goes through here (mu held); returns whether to signal it. */
+static int wake(rc_core *c) {
   __atomic_add_fetch(&c->gen, 1, __ATOMIC_SEQ_CST);
-  pthread_cond_signal(&c->cv);
+  c->signals++;
+  return 1;
+}
+
+/* A change due at `due` (ms, time tracking): the core is woken only if it would otherwise get there late. */
+static int wake_for(rc_core *c, double due) {
+  return due < c->heading ? wake(c) : 0;
+}
+
+/* After the lock is released: a core woken while the caller still held it would only block on it again. */
+static void unlock_and_signal(rc_core *c, int signal) {
+  pthread_mutex_unlock(&c->mu);
+  if (signal) pthread_cond_signal(&c->cv);
 }
 
 static int by_value(const void *a, const void *b) {
@@ -206,6 +218,7 @@ static void woke_late(rc_core *c, double late) {
 static void spin_until(rc_core *c, double deadline) {
   uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_SEQ_CST);
   double t0 = rc_now_ms(), t = t0;
+  c->heading = deadline;
   pthread_mutex_unlock(&c->mu);
   while (t < deadline && __atomic_load_n(&c->gen, __ATOMIC_SEQ_CST) == gen && !__atomic_load_n(&c->held, __ATOMIC_SEQ_CST)) {
     cpu_relax();
@@ -239,17 +252,20 @@ static void *run(void *arg) {
   c->minflt_start = ru.ru_minflt;
   c->majflt_start = ru.ru_majflt;
   pthread_mutex_lock(&c->mu);
+  c->heading = -INFINITY;
   while (c->running) {
     double next = pump(c, rc_now_ms());
     int notify = c->done_pending;
     c->done_pending = 0;
     if (notify && c->notify) {
+      c->heading = -INFINITY;
       pthread_mutex_unlock(&c->mu);
       c->notify(c->notify_ctx);
       pthread_mutex_lock(&c->mu);
       continue;
     }
     if (!c->running) break;
+    c->heading = next;
     if (next == INFINITY) {
       pthread_cond_wait(&c->cv, &c->mu);
     } else {
@@ -262,6 +278,7 @@ static void *run(void *arg) {
       }
       if (timed_out && next > rc_now_ms()) spin_until(c, next);
     }
+    c->heading = -INFINITY;
     c->wakeups++;
     getrusage(RUSAGE_THREAD, &ru);
     c->minflt = ru.ru_minflt - c->minflt_start;
@@ -275,6 +292,8 @@ int rc_init(rc_core *c, int capacity, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   c->capacity = capacity;
   c->failsafe_station = -1;
+  /* Not started yet: it looks at everything when it starts. */
+  c->heading = -INFINITY;
   c->entries = calloc((size_t)capacity, sizeof(rc_entry));
   if (!c->entries) {
     snprintf(err, errlen, "out of memory for %d parts in flight", capacity);
@@ -368,13 +387,16 @@ int rc_arm(rc_core *c, int64_t id, double at, char *err, size_t errlen) {
     char why[RC_WHY];
     snprintf(why, sizeof why, "armed %.1f %s after its ejector position: the main thread was late with the part", pos - e->due, c->tracking_encoder ? "counts" : "ms");
     finish(c, i, RC_ESCAPED, why);
+    unlock_and_signal(c, wake(c));
+    return 0;
   }
-  wake(c);
-  pthread_mutex_unlock(&c->mu);
+  /* The usual case: the core is asleep until an earlier part's time and finds this one then. */
+  unlock_and_signal(c, wake_for(c, c->tracking_encoder ? INFINITY : e->due));
   return 0;
 }
 
 void rc_decide(rc_core *c, int64_t id, int station) {
+  int signal = 0;
   pthread_mutex_lock(&c->mu);
   for (int i = 0; i < c->high_water; i++) {
     rc_entry *e = &c->entries[i];
@@ -387,18 +409,20 @@ void rc_decide(rc_core *c, int64_t id, int station) {
       if (position(c, now) > due + c->window) {
         e->station = station;
         finish(c, i, RC_ESCAPED, "the reject decision reached the reject core after the part had passed its ejector");
-        wake(c);
+        signal = wake(c);
         break;
       }
       e->due = due;
       e->station = station;
+      /* Another station's travel may bring the part's time before what the core is heading for. */
+      signal = wake_for(c, c->tracking_encoder ? INFINITY : due);
     } else {
+      /* A pass is settled when its time comes, as it would be undecided: nothing to wake for. */
       e->station = RC_PASS;
     }
-    wake(c);
     break;
   }
-  pthread_mutex_unlock(&c->mu);
+  unlock_and_signal(c, signal);
 }
 
 int rc_test(rc_core *c, int64_t id, int station, char *err, size_t errlen) {
@@ -415,8 +439,7 @@ int rc_test(rc_core *c, int64_t id, int station, char *err, size_t errlen) {
   rc_entry *e = &c->entries[i];
   e->station = station;
   e->not_before = rc_now_ms();
-  wake(c);
-  pthread_mutex_unlock(&c->mu);
+  unlock_and_signal(c, wake(c));
   return 0;
 }
 
@@ -428,8 +451,7 @@ void rc_hold(rc_core *c) {
   double until = rc_now_ms() + 5;
   while (rc_now_ms() < until) {
     if (pthread_mutex_trylock(&c->mu) == 0) {
-      wake(c);
-      pthread_mutex_unlock(&c->mu);
+      unlock_and_signal(c, wake(c));
       break;
     }
     sched_yield();
@@ -438,8 +460,7 @@ void rc_hold(rc_core *c) {
 
 void rc_kick(rc_core *c) {
   pthread_mutex_lock(&c->mu);
-  wake(c);
-  pthread_mutex_unlock(&c->mu);
+  unlock_and_signal(c, wake(c));
 }
 
 void rc_stop(rc_core *c) {
@@ -447,8 +468,7 @@ void rc_stop(rc_core *c) {
   if (!c->started) return;
   pthread_mutex_lock(&c->mu);
   c->running = 0;
-  wake(c);
-  pthread_mutex_unlock(&c->mu);
+  unlock_and_signal(c, wake(c));
   pthread_join(c->thread, NULL);
   c->started = 0;
   /* Whatever was still on when the thread ended goes safe once more, now that nothing races it. */

@@ -93,6 +93,11 @@ typedef struct rc_core {
   double recent_late[RC_RECENT];
   int recent_next;
   uint32_t gen;         /* bumped with every signal: a spinning core stops to look */
+  /* The deadline the core is heading for while it waits or spins without the lock: a change
+   * due later than it needs no wake-up (the core looks at every entry when it gets there).
+   * INFINITY while it waits for a change; -INFINITY while it is about to look anyway. */
+  double heading;
+  uint64_t signals;     /* wake-ups the calling threads asked for */
   long minflt_start, majflt_start, minflt, majflt;
   uint64_t wakeups;
   /* told when results are ready (called with mu NOT held) */

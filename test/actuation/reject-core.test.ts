@@ -183,6 +183,31 @@ test("the core wakes ahead of its deadlines by a lead it learns, within wake_lea
   }
 });
 
+test("the main thread wakes the core only for a part due before the one it sleeps to, never for a later part or a decision", async () => {
+  const { act, settled } = await actuation("line: { travel_ms: 1500, decision_margin_ms: 20 }\nactuation: { pulse_ms: 5, window_ms: 500 }\n");
+  const first = act.tracker.create({ tMs: nowMs() });
+  // Once the core has woken for it, it sleeps to its time: every later part is due after it.
+  while (act.scheduler.stats()!.wakeups < 1) await sleep(1);
+  const before = act.scheduler.stats()!.signals;
+  // A call made after the first part's time may find the core asleep with nothing due and wake it: those are allowed.
+  let afterFirst = 0;
+  const parts = 20;
+  for (let i = 0; i < parts; i++) {
+    const part = act.tracker.create({ tMs: nowMs() });
+    act.tracker.judge(part, reject);
+    if (nowMs() >= first.ejectAtMs - 1) afterFirst += 2;
+  }
+  const signals = act.scheduler.stats()!.signals - before;
+  act.tracker.judge(first, reject);
+  await act.tracker.idle();
+  await act.stop();
+  assert.ok(signals <= afterFirst, `${signals} wake-ups for ${parts} parts and decisions due after the one the core sleeps to (${afterFirst} calls came after its time)`);
+  // And nothing was lost for it: every part was acted on at its ejector (pulsed, or escaped with the ejector busy).
+  assert.equal(settled.length, parts + 1);
+  assert.ok(settled.every((p) => p.outcome === "rejected" || /^escaped:/.test(p.reason)), JSON.stringify(settled.map((p) => p.reason)));
+  assert.equal(settled.find((p) => p.id === first.id)?.outcome, "rejected");
+});
+
 test("wake_lead_max_ms outside 0-20 ms is a config error with its path", () => {
   for (const v of ["-1", "21", ".nan"]) {
     assert.throws(() => lineConfig(ENGINE + `actuation: { wake_lead_max_ms: ${v} }\n`), (e: unknown) => e instanceof ConfigError && /actuation\.wake_lead_max_ms/.test(e.message), v);
