@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { ProgressWindow, Summary } from "../daemon/pipeline/run-stats.js";
 import { EdgeError } from "../daemon/util/errors.js";
+import { tasks } from "../daemon/threads/thread-cpu.js";
 
-// The daemon as `npm start` and the systemd unit run it: through its launcher, with its memory settings.
-const LAUNCHER = fileURLToPath(new URL("../../bin/edge-inspect", import.meta.url));
+/** This checkout: its daemon is the one measured unless a run names another (a baseline to compare with). */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** One progress line of the daemon: counters so far and the window since the previous line. */
 export interface Progress {
@@ -25,6 +26,24 @@ export interface DaemonRun {
   lines: Record<string, Summary>;
   progress: Progress[];
   exitCode: number;
+  /** With `sampleThreads`: the daemon's threads' CPU once a second (seconds since spawn; CPU ms by kernel thread id). */
+  threadSamples: ThreadSample[];
+  /** Seconds from spawn to exit. */
+  exitS: number;
+}
+
+export interface ThreadSample {
+  tS: number;
+  cpuMs: Map<number, number>;
+}
+
+export interface DaemonRunOptions {
+  /** V8's CPU profiler in every thread, its profiles written here. */
+  cpuProfileDir?: string;
+  /** Read every thread's CPU from /proc once a second while it runs. */
+  sampleThreads?: boolean;
+  /** The checkout (built) whose daemon runs; default this one. */
+  root?: string;
 }
 
 /**
@@ -32,7 +51,7 @@ export interface DaemonRun {
  * its CPU and memory are its own and not the bench's, and collects its
  * progress lines and end-of-run summary.
  */
-export async function runDaemon(config: Record<string, unknown>, seconds: number, opts: { cpuProfileDir?: string } = {}): Promise<DaemonRun> {
+export async function runDaemon(config: Record<string, unknown>, seconds: number, opts: DaemonRunOptions = {}): Promise<DaemonRun> {
   const dir = mkdtempSync(join(tmpdir(), "ei-bench-"));
   try {
     const configFile = join(dir, "line.yaml");
@@ -41,7 +60,11 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
     const args = ["run", "--config", configFile, "--duration", String(seconds), "--summary-json", summaryFile];
     // EDGE_INSPECT_* overlays the daemon's config: the bench's own settings are not for it.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGE_INSPECT_BENCH_")));
-    const child = opts.cpuProfileDir ? spawn(process.execPath, [...profiledNode(opts.cpuProfileDir), ...args], { stdio: ["ignore", "pipe", "pipe"], env: profiledEnv(env) }) : spawn(LAUNCHER, args, { stdio: ["ignore", "pipe", "pipe"], env });
+    const root = opts.root ?? ROOT;
+    // The daemon as `npm start` and the systemd unit run it: through its launcher, with its memory settings.
+    const child = opts.cpuProfileDir
+      ? spawn(process.execPath, [...profiledNode(root, opts.cpuProfileDir), ...args], { stdio: ["ignore", "pipe", "pipe"], env: profiledEnv(root, env) })
+      : spawn(join(root, "bin/edge-inspect"), args, { stdio: ["ignore", "pipe", "pipe"], env });
     const started = Date.now();
     const progress: Progress[] = [];
     let tail = "";
@@ -55,15 +78,24 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
       }
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    const threadSamples: ThreadSample[] = [];
+    const sampler = opts.sampleThreads
+      ? setInterval(() => {
+          const byTid = tasks(child.pid!);
+          if (byTid.size > 0) threadSamples.push({ tS: (Date.now() - started) / 1000, cpuMs: new Map([...byTid].map(([tid, t]) => [tid, t.cpuMs])) });
+        }, 1000)
+      : undefined;
     // Start-up and a graceful stop take seconds; far beyond that the daemon is stuck.
     const killer = setTimeout(() => child.kill("SIGKILL"), (seconds + 120) * 1000);
     const exitCode = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    const exitS = (Date.now() - started) / 1000;
     clearTimeout(killer);
+    clearInterval(sampler);
     if (!existsSync(summaryFile)) throw new EdgeError("E_BENCH_DAEMON", `daemon exited ${exitCode} without a summary: ${stderr.trim().split("\n").slice(-5).join(" | ")}`);
     // One line: its summary; several: each under its name.
     const read = JSON.parse(readFileSync(summaryFile, "utf8")) as Summary | { lines: Record<string, Summary> };
     const lines = "lines" in read ? read.lines : { [(config.station as { line?: string } | undefined)?.line ?? "line1"]: read };
-    return { summary: Object.values(lines)[0]!, lines, progress, exitCode };
+    return { summary: Object.values(lines)[0]!, lines, progress, exitCode, threadSamples, exitS };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -71,14 +103,13 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
 
 // V8's CPU profiler in every thread (--cpu-prof is refused in NODE_OPTIONS, so not through the
 // launcher): node with the launcher's settings (bin/edge-inspect says why each is there).
-const MAIN = fileURLToPath(new URL("../daemon/main.js", import.meta.url));
-const NO_GDAL = fileURLToPath(new URL("../../build/no-gdal", import.meta.url));
-function profiledNode(dir: string): string[] {
-  return ["--max-semi-space-size=1", "--cpu-prof", "--cpu-prof-dir", dir, MAIN];
+function profiledNode(root: string, dir: string): string[] {
+  return ["--max-semi-space-size=1", "--cpu-prof", "--cpu-prof-dir", dir, join(root, "dist/daemon/main.js")];
 }
-function profiledEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function profiledEnv(root: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "2" };
-  if (existsSync(NO_GDAL)) out.LD_LIBRARY_PATH = [NO_GDAL, env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  const noGdal = join(root, "build/no-gdal");
+  if (existsSync(noGdal)) out.LD_LIBRARY_PATH = [noGdal, env.LD_LIBRARY_PATH].filter(Boolean).join(":");
   return out;
 }
 

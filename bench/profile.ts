@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeSyntheticDataset } from "../daemon/capture/synthetic-dataset.js";
 import type { Benchmark } from "./harness.js";
-import { runDaemon } from "./daemon-run.js";
+import { bareOnnx } from "./bare-onnx.js";
+import { runDaemon, type DaemonRun } from "./daemon-run.js";
+import { EdgeError } from "../daemon/util/errors.js";
 
 const DEMO_MODEL = fileURLToPath(new URL("../../models/defect-demo", import.meta.url));
 /** Start-up (modules, the model, the replay's decode) and the stop are left out of the window measured. */
@@ -19,8 +21,8 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** One thread's CPU over the window: busy ms and the functions it went to (self time). */
-interface ThreadCpu {
+/** One thread's profile over the window: its non-idle sampled ms and the functions they were in (self time). */
+interface ThreadFunctions {
   thread: string;
   busyMs: number;
   gcMs: number;
@@ -30,56 +32,107 @@ interface ThreadCpu {
 /**
  * Where the daemon's CPU goes per part: the demo line from the replay camera
  * (frames decoded once, so the camera costs next to nothing) at 20 and 60
- * parts/s, passes only and every part a reject with its JPEG snapshot, run
- * with V8's CPU profiler in every thread (`--cpu-prof`). Per case: CPU ms
- * per part by thread over a window that leaves out start-up and the stop,
- * and the functions that took the most. The reject core is a native thread
- * V8 does not see; the engine's share includes the model's own run.
+ * parts/s, passes only and every part a reject with its JPEG snapshot. Each
+ * case runs twice: once plain, its threads' CPU read from the kernel's
+ * account (/proc/PID/task/TID/schedstat, once a second) — the figures —, and
+ * once with V8's CPU profiler in every thread (`--cpu-prof`) for the functions
+ * that took the most (a sampled wall time on each thread's stack: a thread
+ * preempted in a function is counted in it). Both over a window that leaves
+ * out start-up and the stop. The model's own run is bare onnxruntime's on the
+ * same model and thread count, measured in the same run.
  */
 export const profileBenchmark: Benchmark = {
   name: "profile",
-  description: "CPU per part by thread and by function (V8 --cpu-prof in every thread), replay camera, demo model, 20 and 60 parts/s",
+  description: "CPU per part by thread (the kernel's account) and by function (V8 --cpu-prof in every thread), replay camera, demo model, 20 and 60 parts/s",
   async run(opts) {
     const seconds = opts.duration ?? Math.max(WARM_S + STOP_S + 10, Math.round(40 * opts.scale));
+    const windowS = seconds - WARM_S - STOP_S;
     const dir = mkdtempSync(join(tmpdir(), "ei-profile-"));
     try {
       const videos = { pass: join(dir, "pass"), reject: join(dir, "reject") };
       writeSyntheticDataset({ out: videos.pass, parts: 200, seed: 31, defectRate: 0, width: 640, height: 480, fps: 20, video: "line.avi", images: false });
       writeSyntheticDataset({ out: videos.reject, parts: 200, seed: 32, defectRate: 1, width: 640, height: 480, fps: 20, video: "line.avi", images: false });
+      const model = await bareOnnx(DEMO_MODEL, "int8", 2000);
+      const baseline = process.env.EDGE_INSPECT_BENCH_BASELINE;
+      /** One plain run: CPU ms per part by thread over the window, and its table row. */
+      const cpuRun = async (config: Record<string, unknown>, root?: string) => {
+        const run = await runDaemon(config, seconds, { sampleThreads: true, ...(root && { root }) });
+        const s = run.summary;
+        // Parts in the window: the run's rate over its length.
+        const parts = (s.triggered / s.duration_s) * windowS;
+        const per = (ms: number) => Math.round((ms / parts) * 1000) / 1000;
+        const byThread = Object.fromEntries(Object.entries(windowCpu(run, windowS)).map(([t, ms]) => [t, per(ms)]));
+        const all = Object.values(byThread).reduce((a, b) => a + b, 0);
+        const row = (name: string) => ({
+          case: name,
+          parts_per_s: s.parts_per_s,
+          failsafe: s.failsafe,
+          main_ms: byThread.main ?? 0,
+          capture_ms: byThread.capture ?? 0,
+          engine_ms: byThread.engine ?? 0,
+          writer_ms: byThread.writer ?? 0,
+          reject_core_ms: byThread["reject-core"] ?? 0,
+          native_ms: byThread.native ?? 0,
+          all_ms: Math.round(all * 1000) / 1000,
+          model_ms: Math.round(model.p50_ms * 1000) / 1000,
+          daemon_ms: Math.round((all - model.p50_ms) * 1000) / 1000,
+          loop_lag_p99_ms: s.event_loop_lag_ms.p99,
+          peak_rss_mb: s.peak_rss_mb,
+        });
+        return { summary: s, parts, per, byThread, row };
+      };
       const rows: Array<Record<string, string | number>> = [];
       const data: unknown[] = [];
       for (const rate of [20, 60]) {
         for (const kind of ["pass", "reject"] as const) {
+          const config = lineConfig(join(videos[kind], "line.avi"), rate);
+          const name = `${kind === "pass" ? "passes" : "rejects + snapshot"} at ${rate}/s`;
+          // The baseline's daemon and this one's one after the other: side by side in one run.
+          if (baseline) rows.push((await cpuRun(config, baseline)).row(`${name} (baseline)`));
+          const cpu = await cpuRun(config);
+          rows.push(cpu.row(name));
           const profiles = join(dir, `prof-${kind}-${rate}`);
-          const run = await runDaemon(lineConfig(join(videos[kind], "line.avi"), rate), seconds, { cpuProfileDir: profiles });
-          const threads = readdirSync(profiles).map((f) => threadCpu(f, JSON.parse(readFileSync(join(profiles, f), "utf8")) as CpuProfile, seconds));
-          const s = run.summary;
-          // Parts in the window: the run's rate over its length.
-          const parts = (s.triggered / s.duration_s) * (seconds - WARM_S - STOP_S);
-          const per = (ms: number) => Math.round((ms / parts) * 1000) / 1000;
-          const byThread = Object.fromEntries(threads.map((t) => [t.thread, per(t.busyMs)]));
-          rows.push({
-            case: `${kind === "pass" ? "passes" : "rejects + snapshot"} at ${rate}/s`,
-            parts_per_s: s.parts_per_s,
-            failsafe: s.failsafe,
-            main_ms: byThread.main ?? 0,
-            capture_ms: byThread.capture ?? 0,
-            engine_ms: byThread.engine ?? 0,
-            writer_ms: byThread.writer ?? 0,
-            all_v8_ms: per(threads.reduce((n, t) => n + t.busyMs, 0)),
-            main_gc_ms: per(threads.find((t) => t.thread === "main")?.gcMs ?? 0),
-            infer_p50_ms: s.latency_ms.infer.p50,
-            cpu_pct: s.cpu_percent,
+          await runDaemon(config, seconds, { cpuProfileDir: profiles });
+          const functions = readdirSync(profiles).map((f) => functionsOf(f, JSON.parse(readFileSync(join(profiles, f), "utf8")) as CpuProfile, seconds));
+          data.push({
+            kind,
+            rate,
+            parts_in_window: Math.round(cpu.parts),
+            cpu_ms_per_part: cpu.byThread,
+            summary: cpu.summary,
+            functions: functions.map((t) => ({ thread: t.thread, ms_per_part: cpu.per(t.busyMs), gc_ms_per_part: cpu.per(t.gcMs), top: t.top.map((f) => ({ fn: f.fn, ms_per_part: cpu.per(f.ms) })) })),
           });
-          data.push({ kind, rate, parts_in_window: Math.round(parts), summary: s, threads: threads.map((t) => ({ ...t, top: t.top.map((f) => ({ fn: f.fn, ms_per_part: per(f.ms) })) })) });
         }
       }
-      return { rows, data: { seconds, warm_s: WARM_S, stop_s: STOP_S, cases: data } };
+      return { rows, data: { seconds, warm_s: WARM_S, stop_s: STOP_S, model: { variant: "int8", bare_p50_ms: model.p50_ms, bare_parts_per_s: model.parts_per_s }, cases: data } };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   },
 };
+
+/**
+ * CPU ms by thread over the window that ends STOP_S before the daemon exited:
+ * the samples nearest its ends, each thread named by the run's summary (the
+ * main thread, each worker by its host's name, the reject core), the rest
+ * summed as `native`.
+ */
+function windowCpu(run: DaemonRun, windowS: number): Record<string, number> {
+  const to = run.exitS - STOP_S;
+  const nearest = (t: number) => run.threadSamples.reduce((a, b) => (Math.abs(b.tS - t) < Math.abs(a.tS - t) ? b : a));
+  if (run.threadSamples.length < 2) throw new EdgeError("E_BENCH_DAEMON", "no per-thread CPU samples: /proc/PID/task is not readable here");
+  const end = nearest(to);
+  const start = nearest(to - windowS);
+  const names = new Map((run.summary.threads ?? []).filter((t) => t.tid > 0).map((t) => [t.tid, t.thread]));
+  const out: Record<string, number> = {};
+  for (const [tid, ms] of end.cpuMs) {
+    const name = names.get(tid) ?? "native";
+    out[name] = (out[name] ?? 0) + ms - (start.cpuMs.get(tid) ?? 0);
+  }
+  // Scaled to the window's length: the samples are a second apart, not on its ends.
+  const scale = windowS / (end.tS - start.tS);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v * scale]));
+}
 
 function lineConfig(video: string, rate: number): Record<string, unknown> {
   return {
@@ -107,7 +160,7 @@ function threadName(file: string, p: CpuProfile): string {
   return `worker ${id}`;
 }
 
-function threadCpu(file: string, p: CpuProfile, seconds: number): ThreadCpu {
+function functionsOf(file: string, p: CpuProfile, seconds: number): ThreadFunctions {
   const nodes = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
   // The window ends STOP_S before the profile does and spans the run but its warm-up.
   const to = p.endTime - STOP_S * 1e6;

@@ -6,6 +6,7 @@ import type { LineConfig } from "./config/schema.js";
 import { createLogger, type Logger } from "./util/log.js";
 import { errorCode, errorMessage } from "./util/errors.js";
 import { formatSummary } from "./pipeline/run-stats.js";
+import { threadCpu } from "./threads/thread-cpu.js";
 import { EXIT, USAGE } from "./cli/usage.js";
 import { DEFAULT_CONFIG, numberArg, parseCommand, usageError } from "./cli/args.js";
 
@@ -85,8 +86,11 @@ async function runApp(app: App, log: Logger, o: { maxParts?: number; duration?: 
   }
   if (o.duration !== undefined) setTimeout(() => finish(`${o.duration} s elapsed`), o.duration * 1000).unref();
   const why = await done;
+  // Before the stop: a stopped worker's thread is gone, and its CPU with it.
+  const threads = threadCpu();
   await app.stop(why);
   const summaries = app.lineSummaries();
+  for (const s of Object.values(summaries)) s.threads = threads;
   const names = Object.keys(summaries);
   for (const name of names) process.stdout.write(`\n${names.length > 1 ? `line ${name}\n` : ""}${formatSummary(summaries[name]!)}\n`);
   // One line: its summary, as it always was; several: each under its name.

@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { Latency, type LatencySummary } from "../util/latency.js";
 import type { SettledPart, StageTimes } from "./part.js";
 import type { Counters } from "./counters.js";
+import type { ThreadCpu } from "../threads/thread-cpu.js";
 
 const STAGES = ["capture", "preprocess", "infer", "decide"] as const;
 /** The lag histogram's samples include its own timer interval, subtracted below. */
@@ -31,6 +32,8 @@ export interface Summary {
   cpu_percent: number;
   /** Peak resident memory of the process, worker threads included. */
   peak_rss_mb: number;
+  /** The process's CPU by thread over the run, taken before its threads stop. */
+  threads?: ThreadCpu[];
   /** Judgements against the synthetic line's ground truth, when it has one. */
   truth?: TruthScores;
 }
@@ -150,6 +153,7 @@ export function formatSummary(s: Summary): string {
     `fail-safe ${s.failsafe}: ${fmtCounts(s.failsafe_by_reason)}   late verdicts ${s.late_verdicts}   frames dropped ${s.frames_dropped} (stale ${s.frames_stale})`,
     `${s.duration_s} s, ${s.parts_per_s} parts/s   event-loop lag p50 ${s.event_loop_lag_ms.p50} ms  p99 ${s.event_loop_lag_ms.p99} ms  max ${s.event_loop_lag_ms.max} ms`,
     `CPU ${s.cpu_percent}% of one core   peak RSS ${s.peak_rss_mb} MB   pulse error p99 ${s.pulse_error_ms.p99} ms  max ${s.pulse_error_ms.max} ms (${s.pulse_error_ms.count} pulses)`,
+    ...(s.threads ? [`CPU by thread (ms): ${s.threads.map((t) => `${t.thread}${t.threads > 1 ? ` (${t.threads})` : ""} ${t.cpu_ms}`).join(", ")}`] : []),
     "latency ms      count      p50      p95      p99      max",
     ...Object.entries(s.latency_ms).map(
       ([k, v]) => `  ${k.padEnd(12)} ${String(v.count).padStart(7)} ${[v.p50, v.p95, v.p99, v.max].map((x) => x.toFixed(2).padStart(8)).join(" ")}`,

@@ -24,7 +24,7 @@ export type HostMessage<S extends ThreadSpec> =
 
 /** Thread → host. */
 export type ThreadMessage<S extends ThreadSpec> =
-  | { type: "ready"; info: S["ready"] }
+  | { type: "ready"; info: S["ready"]; tid?: number }
   | { type: "start-failed"; code: string; message: string }
   | { type: "event"; body: S["events"] }
   | { type: "reply"; id: number; value: unknown }

@@ -8,6 +8,8 @@ export interface ThreadHealth {
   state: ThreadState;
   policy: CrashPolicy["on"];
   restarts: number;
+  /** Its kernel thread id while it runs (Linux). */
+  tid?: number;
   lastError?: { code: string; message: string; timeMs: number };
 }
 

@@ -57,6 +57,7 @@ export class ThreadHost<S extends ThreadSpec> {
   private lastError: ThreadHealth["lastError"];
   private hangTimer: NodeJS.Timeout | undefined;
   private lastAnswerMs = 0;
+  private tid: number | undefined;
 
   constructor(
     private readonly o: ThreadHostOptions<S>,
@@ -115,6 +116,7 @@ export class ThreadHost<S extends ThreadSpec> {
   health(): ThreadHealth {
     const h: ThreadHealth = { name: this.o.name, state: this.state, policy: this.policy.on, restarts: this.restarts };
     if (this.lastError) h.lastError = this.lastError;
+    if (this.worker && this.tid !== undefined) h.tid = this.tid;
     return h;
   }
 
@@ -162,6 +164,7 @@ export class ThreadHost<S extends ThreadSpec> {
             clearTimeout(timer);
             this.spawning = undefined;
             this.worker = worker;
+            this.tid = m.tid;
             resolve(m.info);
           } else if (m.type === "start-failed") {
             fail(new EdgeError(m.code === "E_INTERNAL" ? d.startCode : stationCode(m, d.startCode), m.message));

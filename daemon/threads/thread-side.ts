@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { errorCode, errorMessage } from "../util/errors.js";
+import { osThreadId } from "./thread-cpu.js";
 import type { HostMessage, ThreadMessage, ThreadSpec } from "./protocol.js";
 
 export type RequestHandlers<S extends ThreadSpec> = {
@@ -32,7 +33,8 @@ export class ThreadSide<S extends ThreadSpec> {
   }
 
   ready(info: S["ready"]): void {
-    this.post({ type: "ready", info });
+    const tid = osThreadId();
+    this.post({ type: "ready", info, ...(tid !== undefined && { tid }) });
   }
 
   /** Reports the failure and ends the thread. */

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ThreadHost } from "../../daemon/threads/thread-host.js";
 import { threadHealth } from "../../daemon/threads/thread-health.js";
+import { threadCpu } from "../../daemon/threads/thread-cpu.js";
 import { THREADS, type CrashPolicy, type ThreadDeclaration } from "../../daemon/threads/crash-policy.js";
 import { EdgeError } from "../../daemon/util/errors.js";
 import { quietLog } from "../fakes/quiet-log.js";
@@ -155,4 +156,32 @@ test("stop: a thread whose stop handler never ends is terminated after the grace
   assert.equal(h.health().state, "stopped");
   await h.stop();
   await rejectsWith(h.request("echo", { value: 1, delayMs: 0 }), "E_STORE_WORKER");
+});
+
+test("the process's CPU by thread: a busy worker's CPU is its own, named as its host, from the kernel's account", async () => {
+  const h = host("ready");
+  await h.start();
+  try {
+    const before = threadCpu().find((t) => t.thread === "tester");
+    assert.ok(before && before.tid > 0 && before.tid !== process.pid, JSON.stringify(threadCpu()));
+    assert.equal(h.health().tid, before.tid);
+    const mainBefore = threadCpu().find((t) => t.thread === "main")!;
+    const t0 = Date.now();
+    await h.request("busy", { value: 1, ms: 300 });
+    const wall = Date.now() - t0;
+    const rows = threadCpu();
+    const after = rows.find((t) => t.thread === "tester")!;
+    const busy = after.cpu_ms - before.cpu_ms;
+    const waited = rows.find((t) => t.thread === "main")!.cpu_ms - mainBefore.cpu_ms;
+    // The worker spun while the main thread waited for its answer: its CPU is the larger, and no more than the wall time.
+    assert.ok(busy > waited && busy <= wall + 2, `worker ${busy} ms, main ${waited} ms, wall ${wall} ms`);
+    assert.equal(rows.filter((t) => t.thread === "main").length, 1);
+    assert.equal(rows.find((t) => t.thread === "main")!.tid, process.pid);
+    // Every other thread of the process is in one row, none counted twice.
+    const tids = rows.filter((t) => t.tid > 0).map((t) => t.tid);
+    assert.equal(new Set(tids).size, tids.length);
+  } finally {
+    await h.stop();
+  }
+  assert.ok(!threadCpu().some((t) => t.thread === "tester"), "a stopped thread is gone from the account");
 });
