@@ -134,8 +134,17 @@ static void pulse_off(rc_core *c, int si) {
   s->owner = -1;
 }
 
-/* One pass over everything due; returns the next time (ms) it must wake, or INFINITY. */
-static double pump(rc_core *c, double now) {
+/* A waiting part whose time fires nothing (a pass, or undecided with the fail-safe action accept): it is only settled. */
+static int settles_quietly(const rc_core *c, const rc_entry *e) {
+  return e->station == RC_PASS || (e->station == RC_UNDECIDED && c->failsafe_station < 0);
+}
+
+/*
+ * One pass over everything due; returns the next time (ms) an output must
+ * change, or INFINITY, and in *quiet the next time a part is only settled:
+ * that one needs no wake lead and no spin, a late look costs nothing.
+ */
+static double pump(rc_core *c, double now, double *quiet) {
   double pos = position(c, now);
   int held = __atomic_load_n(&c->held, __ATOMIC_SEQ_CST);
   for (int si = 0; si < c->nstations; si++)
@@ -146,12 +155,18 @@ static double pump(rc_core *c, double now) {
     else if (e->state == RC_DEFERRED && e->not_before <= now) try_fire(c, i, now, position(c, rc_now_ms()));
   }
   double next = INFINITY;
+  *quiet = INFINITY;
   for (int si = 0; si < c->nstations; si++)
     if (c->stations[si].on && c->stations[si].off_at < next) next = c->stations[si].off_at;
   for (int i = 0; i < c->high_water; i++) {
     rc_entry *e = &c->entries[i];
     if (e->state == RC_DEFERRED && e->not_before < next) next = e->not_before;
-    if (!c->tracking_encoder && e->state == RC_WAITING && e->due < next) next = e->due;
+    if (c->tracking_encoder || e->state != RC_WAITING) continue;
+    if (settles_quietly(c, e)) {
+      if (e->due < *quiet) *quiet = e->due;
+    } else if (e->due < next) {
+      next = e->due;
+    }
   }
   return next;
 }
@@ -254,7 +269,8 @@ static void *run(void *arg) {
   pthread_mutex_lock(&c->mu);
   c->heading = -INFINITY;
   while (c->running) {
-    double next = pump(c, rc_now_ms());
+    double quiet;
+    double next = pump(c, rc_now_ms(), &quiet);
     int notify = c->done_pending;
     c->done_pending = 0;
     if (notify && c->notify) {
@@ -265,18 +281,20 @@ static void *run(void *arg) {
       continue;
     }
     if (!c->running) break;
-    c->heading = next;
-    if (next == INFINITY) {
+    c->heading = next < quiet ? next : quiet;
+    if (c->heading == INFINITY) {
       pthread_cond_wait(&c->cv, &c->mu);
     } else {
-      double now = rc_now_ms(), wake_at = next - c->lead_ms;
+      /* An output's time gets the lead and the spin; a part only to settle is looked at when its time comes. */
+      int output = next - c->lead_ms <= quiet;
+      double now = rc_now_ms(), wake_at = output ? next - c->lead_ms : quiet;
       int timed_out = 1;
       if (wake_at > now) {
         struct timespec ts = abs_ts(wake_at);
         timed_out = pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT;
         if (timed_out) woke_late(c, rc_now_ms() - wake_at);
       }
-      if (timed_out && next > rc_now_ms()) spin_until(c, next);
+      if (output && timed_out && next > rc_now_ms()) spin_until(c, next);
     }
     c->heading = -INFINITY;
     c->wakeups++;
@@ -417,8 +435,10 @@ void rc_decide(rc_core *c, int64_t id, int station) {
       /* Another station's travel may bring the part's time before what the core is heading for. */
       signal = wake_for(c, c->tracking_encoder ? INFINITY : due);
     } else {
-      /* A pass is settled when its time comes, as it would be undecided: nothing to wake for. */
+      /* A pass is only settled when its time comes; the core is woken only if it was heading for this part
+       * with its lead and spin, which a pass does not need. */
       e->station = RC_PASS;
+      if (!c->tracking_encoder && e->due <= c->heading && c->failsafe_station >= 0) signal = wake(c);
     }
     break;
   }

@@ -208,6 +208,22 @@ test("the main thread wakes the core only for a part due before the one it sleep
   assert.equal(settled.find((p) => p.id === first.id)?.outcome, "rejected");
 });
 
+test("a part that passes costs the core no spin: only an output's time gets the wake lead", async () => {
+  const { gpio, act, settled } = await actuation("line: { travel_ms: 1500, decision_margin_ms: 20 }\nactuation: { pulse_ms: 5, window_ms: 500, wake_lead_max_ms: 2 }\n");
+  const pass: Judgement = { verdict: "pass", findings: [] };
+  for (let i = 0; i < 10; i++) {
+    act.tracker.judge(act.tracker.create({ tMs: nowMs() }), pass);
+    await sleep(30);
+  }
+  await act.tracker.idle();
+  const s = act.scheduler.stats()!;
+  await act.stop();
+  assert.equal(settled.length, 10);
+  assert.ok(settled.every((p) => p.outcome === "accepted" && p.reason === "pass"), JSON.stringify(settled.map((p) => p.reason)));
+  assert.equal(onEdges(gpio, "reject").length, 0);
+  assert.equal(s.spinMs, 0, `the core spun ${s.spinMs} ms for parts that only pass`);
+});
+
 test("wake_lead_max_ms outside 0-20 ms is a config error with its path", () => {
   for (const v of ["-1", "21", ".nan"]) {
     assert.throws(() => lineConfig(ENGINE + `actuation: { wake_lead_max_ms: ${v} }\n`), (e: unknown) => e instanceof ConfigError && /actuation\.wake_lead_max_ms/.test(e.message), v);
