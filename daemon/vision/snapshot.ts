@@ -109,29 +109,34 @@ function caption(img: Mat, text: string): void {
 
 /**
  * Blends the map, coloured (JET: blue good, red anomalous), onto the frame
- * pixels the model input covered: one affine warp of the map from input to
- * frame pixels, one blend, one masked copy. No per-pixel JavaScript.
+ * pixels the map covers: one affine warp of the map from input to frame
+ * pixels into just that rectangle, one blend there. No per-pixel JavaScript,
+ * and nothing done to the rest of the frame.
  */
 function overlayHeatmap(img: Mat, hm: HeatMap): void {
   const t = hm.transform;
-  const map = new cv.Mat(Buffer.from(hm.data.buffer, hm.data.byteOffset, hm.data.byteLength), hm.height, hm.width, cv.CV_8UC1);
-  // Map pixel centres (u + 0.5) land on frame pixel centres (x + 0.5).
+  // Map pixel centres (u + 0.5) land on frame pixel centres (x + 0.5): x = a * u + b.
   const ax = 1 / t.scaleX;
   const ay = 1 / t.scaleY;
+  const bx = t.offsetX + (0.5 - t.padX) * ax - 0.5;
+  const by = t.offsetY + (0.5 - t.padY) * ay - 0.5;
+  // The frame pixels whose nearest map pixel is in the map (its edges at u = -0.5 and width - 0.5), within the frame.
+  const span = (a: number, b: number, n: number, limit: number) => [Math.max(0, Math.ceil(b - 0.5 * a)), Math.min(limit, Math.ceil(a * (n - 0.5) + b))] as const;
+  const [x0, x1] = span(ax, bx, hm.width, img.cols);
+  const [y0, y1] = span(ay, by, hm.height, img.rows);
+  if (x1 <= x0 || y1 <= y0) return;
+  const map = new cv.Mat(Buffer.from(hm.data.buffer, hm.data.byteOffset, hm.data.byteLength), hm.height, hm.width, cv.CV_8UC1);
   const affine = new cv.Mat(
     [
-      [ax, 0, t.offsetX + (0.5 - t.padX) * ax - 0.5],
-      [0, ay, t.offsetY + (0.5 - t.padY) * ay - 0.5],
+      [ax, 0, bx - x0],
+      [0, ay, by - y0],
     ],
     cv.CV_64F,
   );
-  const size = new cv.Size(img.cols, img.rows);
   const coloured = cv.applyColorMap(map, cv.COLORMAP_JET);
-  const warped = coloured.warpAffine(affine, size, cv.INTER_LINEAR, cv.BORDER_CONSTANT);
-  const cover = new cv.Mat(hm.height, hm.width, cv.CV_8UC1);
-  cover.setTo(255).release();
-  const mask = cover.warpAffine(affine, size, cv.INTER_NEAREST, cv.BORDER_CONSTANT);
-  const blended = img.addWeighted(1 - HEAT_ALPHA, warped, HEAT_ALPHA, 0);
-  blended.copyTo(img, mask).release();
-  for (const m of [map, affine, coloured, warped, cover, mask, blended]) m.release();
+  const warped = coloured.warpAffine(affine, new cv.Size(x1 - x0, y1 - y0), cv.INTER_LINEAR, cv.BORDER_REPLICATE);
+  const covered = img.getRegion(new cv.Rect(x0, y0, x1 - x0, y1 - y0));
+  const blended = covered.addWeighted(1 - HEAT_ALPHA, warped, HEAT_ALPHA, 0);
+  blended.copyTo(covered);
+  for (const m of [map, affine, coloured, warped, covered, blended]) m.release();
 }

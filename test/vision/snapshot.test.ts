@@ -35,3 +35,23 @@ test("a quality outside 1..100 is a coded error", async () => {
   await assert.rejects(encodeSnapshot(frame, { quality: 0 }), { code: "E_SNAPSHOT" });
   await assert.rejects(encodeSnapshot(frame, { quality: 101 }), { code: "E_SNAPSHOT" });
 });
+
+test("a heat map is blended onto the frame pixels it covers, in false colour, and nowhere else", async () => {
+  // A grey 200x100 frame whose middle 100x100 was the model's input, its 20x10 map cold on the left, hot on the right.
+  const grey = { width: 200, height: 100, data: new Uint8Array(200 * 100 * 3).fill(160) };
+  const data = new Uint8Array(20 * 10);
+  for (let v = 0; v < 10; v++) data.fill(255, v * 20 + 10, v * 20 + 20);
+  const heatmap = { width: 20, height: 10, data, transform: { scaleX: 0.2, scaleY: 0.1, padX: 0, padY: 0, offsetX: 50, offsetY: 0 } };
+  const back = cv.imdecode(await encodeSnapshot(grey, { quality: 95, heatmap }));
+  const bgr = (x: number) => {
+    const p = back.at(50, x) as unknown as { x: number; y: number; z: number };
+    return [p.x, p.y, p.z];
+  };
+  const near = (got: number[], want: number[]) => got.every((g, i) => Math.abs(g - want[i]!) <= 8);
+  // JET's ends are dark blue (128, 0, 0) and dark red (0, 0, 128), 45% of each pixel.
+  const blend = (c: number[]) => c.map((v) => 0.55 * 160 + 0.45 * v);
+  for (const x of [10, 40, 160, 190]) assert.ok(near(bgr(x), [160, 160, 160]), `x ${x} outside the map: ${bgr(x).join(",")}`);
+  for (const x of [60, 90]) assert.ok(near(bgr(x), blend([128, 0, 0])), `x ${x} cold: ${bgr(x).join(",")}`);
+  for (const x of [110, 140]) assert.ok(near(bgr(x), blend([0, 0, 128])), `x ${x} hot: ${bgr(x).join(",")}`);
+  assert.ok(grey.data.every((v) => v === 160), "the frame itself is untouched");
+});
