@@ -111,28 +111,36 @@ function fill(src: Mat, region: Rect, input: ModelInput, out: InputTensor, slot:
   } else {
     sized = keep(crop.resize(H, W, 0, 0, interpolation(region, W, H)));
   }
-  const colored =
-    input.color === "RGB" ? keep(sized.cvtColor(cv.COLOR_BGR2RGB)) : input.color === "GRAY" ? keep(sized.cvtColor(cv.COLOR_BGR2GRAY)) : sized;
+  const colored = input.color === "GRAY" ? keep(sized.cvtColor(cv.COLOR_BGR2GRAY)) : sized;
   const c = channelsOf(input);
-  const per = H * W * c;
-  if (input.dtype === "uint8") {
-    // Integer inputs take the pixels as they are: normalisation is inside such models.
-    if (input.layout === "NHWC" || c === 1) out.set(colored.getData(), slot * per);
-    else colored.splitChannels().forEach((ch, i) => out.set(keep(ch).getData(), slot * per + i * H * W));
-    return t;
-  }
-  const { scale, mean, std } = input.normalize;
-  const planes = (c === 1 ? [colored] : colored.splitChannels().map(keep)).map((ch, i) => {
-    const m = mean[mean.length === 1 ? 0 : i]!;
-    const s = std[std.length === 1 ? 0 : i]!;
-    return keep(ch.convertTo(cv.CV_32F, scale / s, -m / s));
-  });
-  const f32 = (m: Mat) => {
-    const b = m.getData();
-    // A typed-array view needs 4-byte alignment; a pooled Buffer may not have it.
-    return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer);
-  };
-  if (input.layout === "NCHW" || c === 1) planes.forEach((p, i) => out.set(f32(p), slot * per + i * H * W));
-  else out.set(f32(keep(new cv.Mat(planes))), slot * per);
+  // Integer inputs take the pixels as they are: normalisation is inside such models.
+  const { scale, mean, std } = input.dtype === "uint8" ? { scale: 1, mean: [0], std: [1] } : input.normalize;
+  layOut(colored.getData(), { c, n: H * W, rgb: input.color === "RGB", nchw: input.layout === "NCHW", scale, mean, std }, out, slot * H * W * c);
   return t;
+}
+
+/**
+ * The resized pixels (interleaved bytes, BGR or grey) into the tensor in one
+ * pass: channel order, layout and normalisation ((x * scale - mean) / std)
+ * together. One copy of the pixels out of OpenCV and no intermediate image
+ * per channel: splitting and converting each plane in OpenCV made six
+ * images and three float copies per frame for the collector to reclaim.
+ */
+function layOut(
+  px: Uint8Array,
+  o: { c: number; n: number; rgb: boolean; nchw: boolean; scale: number; mean: readonly number[]; std: readonly number[] },
+  out: InputTensor,
+  base: number,
+): void {
+  const { c, n } = o;
+  for (let ch = 0; ch < c; ch++) {
+    // Frames are BGR: the model's first channel is red for RGB.
+    const from = o.rgb ? c - 1 - ch : ch;
+    const s = o.std[o.std.length === 1 ? 0 : ch]!;
+    const k = o.scale / s;
+    const b = -o.mean[o.mean.length === 1 ? 0 : ch]! / s;
+    let at = o.nchw ? base + ch * n : base + ch;
+    const step = o.nchw ? 1 : c;
+    for (let i = from; i < px.length; i += c, at += step) out[at] = px[i]! * k + b;
+  }
 }

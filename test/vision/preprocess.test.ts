@@ -53,3 +53,50 @@ test("enlarging interpolates between pixels (linear), not in blocks", () => {
   const rows = run(img, spec(8, 8));
   assert.deepEqual(rows[0], [0, 0, 25, 75, 125, 175, 200, 200]);
 });
+
+test("the tensor is the resized frame in the model's channel order, layout and normalisation, for every combination", () => {
+  const frame = new cv.Mat(60, 80, cv.CV_8UC3);
+  // Every pixel different in every channel: a swapped channel or a transposed layout shows.
+  const px = new Uint8Array(60 * 80 * 3).map((_, i) => (i * 37 + (i % 3) * 91) % 256);
+  const img = new cv.Mat(Buffer.from(px), 60, 80, cv.CV_8UC3);
+  img.copyTo(frame);
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  for (const color of ["BGR", "RGB", "GRAY"] as const) {
+    for (const layout of ["NCHW", "NHWC"] as const) {
+      for (const dtype of ["float32", "uint8"] as const) {
+        const c = color === "GRAY" ? 1 : 3;
+        const input: ModelInput = {
+          shape: layout === "NCHW" ? [1, c, 30, 40] : [1, 30, 40, c],
+          layout,
+          dtype,
+          color,
+          resize: "stretch",
+          pad_value: 0,
+          normalize: { scale: 1 / 255, mean: c === 1 ? [0.5] : mean, std: c === 1 ? [0.25] : std },
+        };
+        // Two images in the batch: the second slot is written where it belongs.
+        const out = allocInput(input, 2);
+        preprocessInto(frame, { x: 0, y: 0, w: 80, h: 60 }, input, out, 1);
+        // The reference, plane by plane with OpenCV.
+        const sized = frame.resize(30, 40, 0, 0, cv.INTER_AREA);
+        const toModel = color === "RGB" ? sized.cvtColor(cv.COLOR_BGR2RGB) : color === "GRAY" ? sized.cvtColor(cv.COLOR_BGR2GRAY) : sized;
+        const planes = c === 1 ? [toModel] : toModel.splitChannels();
+        const want = (ch: number, y: number, x: number) => {
+          const v = planes[ch]!.at(y, x) as unknown as number;
+          return dtype === "uint8" ? v : (v / 255 - input.normalize.mean[ch]!) / input.normalize.std[ch]!;
+        };
+        const at = (ch: number, y: number, x: number) => 30 * 40 * c + (layout === "NCHW" ? ch * 1200 + y * 40 + x : (y * 40 + x) * c + ch);
+        for (let ch = 0; ch < c; ch++) {
+          for (let y = 0; y < 30; y++) {
+            for (let x = 0; x < 40; x++) {
+              const got = out[at(ch, y, x)]!;
+              assert.ok(Math.abs(got - want(ch, y, x)) < 1e-5, `${color} ${layout} ${dtype} channel ${ch} at ${x},${y}: ${got}, want ${want(ch, y, x)}`);
+            }
+          }
+        }
+        assert.ok(out.subarray(0, 30 * 40 * c).every((v) => v === 0), `${color} ${layout} ${dtype}: slot 0 untouched`);
+      }
+    }
+  }
+});
