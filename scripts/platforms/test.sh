@@ -35,8 +35,6 @@ fi
 update-binfmts --enable qemu-aarch64 2>/dev/null || true
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { say "binfmt_misc has no qemu-aarch64 entry: arm64 binaries cannot run here"; exit 1; }
 
-# Addons are rebuilt when what they are built from changes: their versions, how.
-addons_key="$(cat "${addon_dirs[@]/%//package.json}" scripts/platforms/addons.sh scripts/native-env.sh native/*/* | sha256sum | cut -c1-12)"
 host_abi="$(node -p process.versions.modules)"
 
 tmp="$(mktemp -d)"
@@ -56,6 +54,8 @@ run_tests() {
   { printf -- '--- %s: exit %s after %ss of testing\n' "$name" "$rc" "$(( $(date +%s) - t0 ))"; cat "$tmp/$name.log"; } >&2
   echo "$rc" >"$tmp/$name.rc"
 }
+# json_strings FILE...: the lines of FILEs (addons.sh's directories) as JSON strings, comma-separated.
+json_strings() { cat "$@" | sed 's/.*/"&"/' | paste -sd, -; }
 parts=()
 
 # --- x86-64: the other supported Node releases, their addons, the unit suite ----
@@ -66,10 +66,10 @@ parts=()
       continue
     fi
     dir="$(bash scripts/platforms/node-dist.sh x64 "$v")"
-    out="$cache_dir/addons/x64-node$v-$addons_key"
     # node_modules' own addons serve the ABI they were built for.
-    if [ "$(node_abi "$dir")" = "$host_abi" ]; then mkdir -p "$out"; else bash scripts/platforms/addons.sh x64 "$dir" "$out"; fi
-    nodes+=("$(printf '{"version":"%s","node":"%s","addons":["%s"]}' "$v" "$dir" "$out")")
+    : >"$tmp/x64-$v.sets"
+    [ "$(node_abi "$dir")" = "$host_abi" ] || bash scripts/platforms/addons.sh x64 "$dir" "$cache_dir/addons/x64-node$v" >"$tmp/x64-$v.sets"
+    nodes+=("$(printf '{"version":"%s","node":"%s","addons":[%s]}' "$v" "$dir" "$(json_strings "$tmp/x64-$v.sets")")")
   done
   printf '{"hostNode":"%s","arm64":[],"x64":[%s]}\n' "$(node --version)" "$(IFS=,; echo "${nodes[*]}")" >"$tmp/x64.json"
   say "x86-64 Node releases prepared at $(( $(date +%s) - t_start ))s; testing"
@@ -79,8 +79,7 @@ parts+=(x64)
 # --- arm64: the addons every root shares; each root, its own addons, its tests --
 # Roots are made in parallel (mostly one core each: unpacking, emulated
 # maintainer scripts); the cross builds use both cores.
-arm64_common="$cache_dir/addons/arm64-node$arm64_node-$addons_key"
-bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$arm64_common" &
+bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$cache_dir/addons/arm64-node$arm64_node" >"$tmp/common.sets" &
 common_pid=$!
 for p in "${platforms[@]}"; do
   ( rc=0
@@ -89,13 +88,12 @@ for p in "${platforms[@]}"; do
       printf '{"hostNode":"%s","arm64":[{"name":"%s","unavailable":"%s","root":"","node":"","nodeVersion":"","addons":[]}],"x64":[]}\n' "$(node --version)" "$p" "$(cat "$tmp/$p.root")" >"$tmp/$p.json"
     elif [ "$rc" = 0 ]; then
       root="$(cat "$tmp/$p.root")"
-      out="$cache_dir/addons/$(basename "$root")-node$arm64_node-$addons_key"
-      bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$out" "$root" || rc=$?
+      bash scripts/platforms/addons.sh arm64 "$arm64_node_dir" "$cache_dir/addons/$(basename "$root")-node$arm64_node" "$root" >"$tmp/$p.sets" || rc=$?
       # The shared addons, built once beside the roots.
       while [ ! -f "$tmp/common.rc" ]; do sleep 5; done
       [ "$(cat "$tmp/common.rc")" = 0 ] || rc=1
-      printf '{"hostNode":"%s","arm64":[{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":["%s","%s"]}],"x64":[]}\n' \
-        "$(node --version)" "$p" "$root" "$arm64_node_dir" "$arm64_node" "$arm64_common" "$out" >"$tmp/$p.json"
+      printf '{"hostNode":"%s","arm64":[{"name":"%s","root":"%s","node":"%s","nodeVersion":"%s","addons":[%s]}],"x64":[]}\n' \
+        "$(node --version)" "$p" "$root" "$arm64_node_dir" "$arm64_node" "$(json_strings "$tmp/common.sets" "$tmp/$p.sets")" >"$tmp/$p.json"
     fi
     if [ "$rc" = 0 ] || [ "$rc" = 69 ]; then
       say "$p prepared at $(( $(date +%s) - t_start ))s; testing"
