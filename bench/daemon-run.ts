@@ -103,6 +103,28 @@ export async function runDaemon(config: Record<string, unknown>, seconds: number
 
 // V8's CPU profiler in every thread (--cpu-prof is refused in NODE_OPTIONS, so not through the
 // launcher): node with the launcher's settings (bin/edge-inspect says why each is there).
+/**
+ * CPU ms by thread between two moments of a run (seconds since its spawn),
+ * from the samples nearest them (`sampleThreads`), scaled to the span asked:
+ * each thread as the run's summary names it (main, each worker by its host,
+ * the reject core), the rest summed as `native`.
+ */
+export function threadCpuBetween(run: DaemonRun, fromS: number, toS: number): Record<string, number> {
+  if (run.threadSamples.length < 2) throw new EdgeError("E_BENCH_DAEMON", "no per-thread CPU samples: /proc/PID/task is not readable here");
+  const nearest = (t: number) => run.threadSamples.reduce((a, b) => (Math.abs(b.tS - t) < Math.abs(a.tS - t) ? b : a));
+  const end = nearest(toS);
+  const start = nearest(fromS);
+  if (end.tS <= start.tS) return {};
+  const names = new Map((run.summary.threads ?? []).filter((t) => t.tid > 0).map((t) => [t.tid, t.thread]));
+  const out: Record<string, number> = {};
+  for (const [tid, ms] of end.cpuMs) {
+    const name = names.get(tid) ?? "native";
+    out[name] = (out[name] ?? 0) + ms - (start.cpuMs.get(tid) ?? 0);
+  }
+  const scale = (toS - fromS) / (end.tS - start.tS);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v * scale]));
+}
+
 function profiledNode(root: string, dir: string): string[] {
   return ["--max-semi-space-size=1", "--cpu-prof", "--cpu-prof-dir", dir, join(root, "dist/daemon/main.js")];
 }

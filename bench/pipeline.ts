@@ -6,8 +6,13 @@ import { parse } from "yaml";
 import type { Benchmark, BenchOptions, BenchResult } from "./harness.js";
 import { median, printTable } from "./harness.js";
 import { bareOnnx, type BareResult } from "./bare-onnx.js";
-import { runDaemon, type DaemonRun } from "./daemon-run.js";
-import { ThreadCpuSampler, type ThreadShare } from "./thread-cpu.js";
+import { runDaemon, threadCpuBetween, type DaemonRun } from "./daemon-run.js";
+
+/** A thread's share of one core over a window. */
+interface ThreadShare {
+  thread: string;
+  cpu_pct: number;
+}
 import { writeSyntheticDataset } from "../daemon/capture/synthetic-dataset.js";
 import { cv } from "../daemon/vision/opencv.js";
 import { EdgeError } from "../daemon/util/errors.js";
@@ -99,11 +104,11 @@ interface Step {
   infer_p50_ms: number;
   /** The machine's 1-minute load average at the step's end: the bench shares the machine. */
   load_1min: number;
-  /** Each thread's share of one core over the steady windows (/proc, see thread-cpu.ts). */
+  /** Each thread's share of one core over the steady windows (the kernel's account, bench/daemon-run.ts). */
   threads: ThreadShare[];
 }
 
-function step(rateHz: number, r: DaemonRun, cpu: ThreadCpuSampler): Step {
+function step(rateHz: number, r: DaemonRun): Step {
   const s = r.summary;
   const warm = r.progress[WARMUP_WINDOWS - 1];
   const last = r.progress[r.progress.length - 1];
@@ -128,18 +133,14 @@ function step(rateHz: number, r: DaemonRun, cpu: ThreadCpuSampler): Step {
     preprocess_p50_ms: s.latency_ms.preprocess.p50,
     infer_p50_ms: s.latency_ms.infer.p50,
     load_1min: loadavg()[0]!,
-    threads: cpu.shares(warm.tS, last.tS),
+    threads: Object.entries(threadCpuBetween(r, warm.tS, last.tS))
+      .map(([thread, ms]) => ({ thread, cpu_pct: Math.round((ms / ((last.tS - warm.tS) * 1000)) * 1000) / 10 }))
+      .sort((a, b) => b.cpu_pct - a.cpu_pct),
   };
 }
 
 async function runStep(model: BenchModel, video: string, rateHz: number, seconds: number): Promise<Step> {
-  const cpu = new ThreadCpuSampler();
-  let st: Step;
-  try {
-    st = step(rateHz, await runDaemon(lineConfig(model, video, rateHz, 1000), seconds), cpu);
-  } finally {
-    cpu.stop();
-  }
+  const st = step(rateHz, await runDaemon(lineConfig(model, video, rateHz, 1000), seconds, { sampleThreads: true }));
   const busiest = st.threads.slice(0, 3).map((t) => `${t.thread} ${t.cpu_pct}%`).join(", ");
   process.stderr.write(`pipeline: ${model.dir} ${rateHz} Hz: ${st.parts} parts, ${st.failsafe} fail-safe (+${st.failsafe_warmup} warming up, +${st.failsafe_stop} at the stop), p99 ${st.e2e_p99_ms} ms; ${busiest}; load ${st.load_1min.toFixed(1)}\n`);
   return st;

@@ -5,8 +5,7 @@ import { fileURLToPath } from "node:url";
 import { writeSyntheticDataset } from "../daemon/capture/synthetic-dataset.js";
 import type { Benchmark } from "./harness.js";
 import { bareOnnx } from "./bare-onnx.js";
-import { runDaemon, type DaemonRun } from "./daemon-run.js";
-import { EdgeError } from "../daemon/util/errors.js";
+import { runDaemon, threadCpuBetween } from "./daemon-run.js";
 
 const DEMO_MODEL = fileURLToPath(new URL("../../models/defect-demo", import.meta.url));
 /** Start-up (modules, the model, the replay's decode) and the stop are left out of the window measured. */
@@ -61,7 +60,7 @@ export const profileBenchmark: Benchmark = {
         // Parts in the window: the run's rate over its length.
         const parts = (s.triggered / s.duration_s) * windowS;
         const per = (ms: number) => Math.round((ms / parts) * 1000) / 1000;
-        const byThread = Object.fromEntries(Object.entries(windowCpu(run, windowS)).map(([t, ms]) => [t, per(ms)]));
+        const byThread = Object.fromEntries(Object.entries(threadCpuBetween(run, run.exitS - STOP_S - windowS, run.exitS - STOP_S)).map(([t, ms]) => [t, per(ms)]));
         const all = Object.values(byThread).reduce((a, b) => a + b, 0);
         const row = (name: string) => ({
           case: name,
@@ -110,29 +109,6 @@ export const profileBenchmark: Benchmark = {
     }
   },
 };
-
-/**
- * CPU ms by thread over the window that ends STOP_S before the daemon exited:
- * the samples nearest its ends, each thread named by the run's summary (the
- * main thread, each worker by its host's name, the reject core), the rest
- * summed as `native`.
- */
-function windowCpu(run: DaemonRun, windowS: number): Record<string, number> {
-  const to = run.exitS - STOP_S;
-  const nearest = (t: number) => run.threadSamples.reduce((a, b) => (Math.abs(b.tS - t) < Math.abs(a.tS - t) ? b : a));
-  if (run.threadSamples.length < 2) throw new EdgeError("E_BENCH_DAEMON", "no per-thread CPU samples: /proc/PID/task is not readable here");
-  const end = nearest(to);
-  const start = nearest(to - windowS);
-  const names = new Map((run.summary.threads ?? []).filter((t) => t.tid > 0).map((t) => [t.tid, t.thread]));
-  const out: Record<string, number> = {};
-  for (const [tid, ms] of end.cpuMs) {
-    const name = names.get(tid) ?? "native";
-    out[name] = (out[name] ?? 0) + ms - (start.cpuMs.get(tid) ?? 0);
-  }
-  // Scaled to the window's length: the samples are a second apart, not on its ends.
-  const scale = windowS / (end.tS - start.tS);
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v * scale]));
-}
 
 function lineConfig(video: string, rate: number): Record<string, unknown> {
   return {
